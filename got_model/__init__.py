@@ -1,0 +1,46 @@
+"""got_model: the GOT-OCR 2.0 engine.
+
+Importing this package loads neither torch nor transformers; the model loads on first use.
+"""
+
+from .engine import GOT_MAX_NEW_TOKENS, GenerationSettings, GOTEngine, OCREngine
+from .errors import (
+    GOTError,
+    ImageInputError,
+    InvalidTaskError,
+    MissingExtraError,
+    ModelNotAvailableError,
+)
+from .images import to_rgb
+from .loading import DEFAULT_MODEL_ID, LoadSettings
+from .repetition import Repetition, RepetitionGuard
+from .results import FinishReason, OCRResult
+from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "FORMATTED",
+    "GOT_MAX_NEW_TOKENS",
+    "PLAIN",
+    "FinishReason",
+    "GOTEngine",
+    "GOTError",
+    "GenerationSettings",
+    "ImageInputError",
+    "InvalidTaskError",
+    "LoadSettings",
+    "MissingExtraError",
+    "ModelNotAvailableError",
+    "OCREngine",
+    "OCRRequest",
+    "OCRResult",
+    "OCRTask",
+    "OutputFormat",
+    "RegionColor",
+    "Repetition",
+    "RepetitionGuard",
+    "__version__",
+    "to_rgb",
+]

@@ -1,0 +1,98 @@
+"""Load GOT-OCR 2.0 through transformers' native classes, with errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .devices import resolve_device, resolve_dtype
+from .errors import ModelNotAvailableError
+
+DEFAULT_MODEL_ID = "stepfun-ai/GOT-OCR-2.0-hf"
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Where the weights come from and where they run.
+
+    Attributes:
+        model: a Hugging Face Hub id or a local directory holding the weights and processor.
+        revision: a branch, tag or commit of the Hub repository to pin.
+        local_files_only: never reach the network; ``None`` follows ``HF_HUB_OFFLINE``.
+        cache_dir: Hugging Face cache to read and fill (default: the Hub's own).
+        device: ``"auto"`` (CUDA, then MPS, then CPU), or any torch device string.
+        dtype: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), or a torch dtype or its name.
+        attn_implementation: passed to transformers, e.g. ``"sdpa"`` or ``"eager"``;
+            ``None`` lets transformers choose (SDPA where supported).
+    """
+
+    model: str = DEFAULT_MODEL_ID
+    revision: str | None = None
+    local_files_only: bool | None = None
+    cache_dir: str | None = None
+    device: str = "auto"
+    dtype: Any = "auto"
+    attn_implementation: str | None = None
+
+    def offline(self) -> bool:
+        """True when no network access may be attempted."""
+        if self.local_files_only is not None:
+            return self.local_files_only
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+
+
+def load_model_and_processor(settings: LoadSettings) -> tuple[Any, Any]:
+    """Load ``GotOcr2ForConditionalGeneration`` and ``GotOcr2Processor``, ready for inference.
+
+    Never uses ``trust_remote_code``: only transformers' own GOT-OCR2 code runs.
+
+    Raises:
+        ModelNotAvailableError: the weights are not on disk and cannot be downloaded.
+    """
+    from transformers import GotOcr2ForConditionalGeneration, GotOcr2Processor
+
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.dtype, device)
+    offline = settings.offline()
+    common: dict[str, Any] = {
+        "revision": settings.revision,
+        "local_files_only": offline,
+        "cache_dir": settings.cache_dir,
+    }
+    looks_local = os.path.sep in settings.model and not _is_hub_id(settings.model)
+    if looks_local and not os.path.isdir(settings.model):
+        raise ModelNotAvailableError(
+            settings.model, settings.revision, "no such directory on this machine."
+        )
+    model_kwargs: dict[str, Any] = {"dtype": dtype}
+    if settings.attn_implementation is not None:
+        model_kwargs["attn_implementation"] = settings.attn_implementation
+    try:
+        processor = GotOcr2Processor.from_pretrained(settings.model, **common)
+        model = GotOcr2ForConditionalGeneration.from_pretrained(
+            settings.model, **common, **model_kwargs
+        )
+    except (OSError, ValueError) as exc:  # hub errors subclass one or the other
+        how = "offline mode (local_files_only / HF_HUB_OFFLINE=1)" if offline else "the Hub"
+        raise ModelNotAvailableError(
+            settings.model,
+            settings.revision,
+            f"not found locally and not available from {how} ({type(exc).__name__}: "
+            f"{_first_line(exc)})",
+        ) from exc
+    model.to(device)
+    model.eval()
+    return model, processor
+
+
+def _is_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "~"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no details"

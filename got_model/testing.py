@@ -1,0 +1,139 @@
+"""A tiny random GOT-OCR2 checkpoint for tests: the real architecture at toy sizes.
+
+``build_tiny_checkpoint(path)`` writes, in a few seconds, a directory that loads through exactly
+the path the real ``stepfun-ai/GOT-OCR-2.0-hf`` weights take (``GOTEngine(model=path)``):
+``GotOcr2ForConditionalGeneration`` weights, a byte-level BPE tokenizer carrying GOT's special
+tokens, and GOT's image processor at 64x64 pixels. Its output is meaningless but deterministic,
+and it depends on the image, so batching and ordering bugs show up as different text.
+
+Use it in your own CI too::
+
+    from got_model import GOTEngine
+    from got_model.testing import build_tiny_checkpoint
+
+    engine = GOTEngine(build_tiny_checkpoint(tmp_path / "got-tiny"), device="cpu")
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# GOT's special tokens, as in its Qwen-based vocabulary.
+GOT_SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<ref>",
+    "</ref>",
+    "<box>",
+    "</box>",
+    "<quad>",
+    "</quad>",
+    "<img>",
+    "</img>",
+    "<imgpad>",
+)
+
+TINY_IMAGE_SIZE = 64
+TINY_PATCH_SIZE = 4  # 16x16 grid -> 4x4 = 16 image tokens per patch
+TINY_VOCAB_SIZE = 384
+
+# Text in the style GOT writes, so the tokenizer learns realistic merges.
+_CORPUS = (
+    "The quick brown fox jumps over the lazy dog. General OCR Theory reads pages.",
+    "\\title{Attention Is All You Need} \\author{A. Author} \\section*{Introduction}",
+    "\\begin{tabular}{|l|c|r|} \\hline Model & BLEU & Cost \\\\ \\hline 1 & 2 & 3 \\\\",
+    "\\end{tabular} Inline math \\( E = m c^{2} \\) and display \\[ \\sum_{i=1}^{n} x_i \\]",
+    "\\begin{itemize} \\item First point \\item Second point \\end{itemize} 0123456789",
+    "Table 1: Results. Figure 2: Overview. Page 3 of 10. abcdefghijklmnopqrstuvwxyz",
+)
+
+
+def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
+    """Write a tiny random GOT-OCR2 checkpoint to ``path`` and return the path as a string.
+
+    The same ``seed`` gives the same weights. The global torch RNG is left untouched.
+    """
+    import torch
+    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2Processor
+
+    target = Path(path)
+    target.mkdir(parents=True, exist_ok=True)
+    tokenizer = _build_tokenizer()
+    config = GotOcr2Config(
+        vision_config={
+            "hidden_size": 32,
+            "output_channels": 16,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "mlp_dim": 64,
+            "image_size": TINY_IMAGE_SIZE,
+            "patch_size": TINY_PATCH_SIZE,
+            "window_size": 4,
+            "global_attn_indexes": [1],
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 8192,
+        },
+        image_token_index=tokenizer.convert_tokens_to_ids("<imgpad>"),
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GotOcr2ForConditionalGeneration(config)
+        # Transformers' own init gives near-constant logits at this size (every image yields
+        # the same token forever). Wide random weights make the output depend on the image.
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() >= 2:
+                    parameter.normal_(0.0, 0.5, generator=generator)
+    model.save_pretrained(target)
+    processor = GotOcr2Processor(image_processor=_build_image_processor(), tokenizer=tokenizer)
+    processor.save_pretrained(target)
+    (target / "got_tiny.json").write_text(
+        json.dumps({"built_by": "got_model.testing.build_tiny_checkpoint", "seed": seed}) + "\n"
+    )
+    return str(target)
+
+
+def _build_tokenizer() -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=TINY_VOCAB_SIZE,
+        special_tokens=list(GOT_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(_CORPUS, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=[
+            t for t in GOT_SPECIAL_TOKENS if t not in {"<|im_end|>", "<|endoftext|>"}
+        ],
+    )
+
+
+def _build_image_processor() -> Any:
+    size = {"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE}
+    try:  # transformers >= 5 splits the PIL and torchvision backends
+        from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
+            GotOcr2ImageProcessorPil as ImageProcessor,
+        )
+    except ImportError:  # transformers 4.x
+        from transformers import GotOcr2ImageProcessor as ImageProcessor
+    return ImageProcessor(size=size)

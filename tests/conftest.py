@@ -1,0 +1,35 @@
+"""Shared fixtures: the tiny GOT checkpoint is built once per test session."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from got_model.testing import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "got-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_checkpoint: str):
+    from got_model import GOTEngine
+
+    return GOTEngine(tiny_checkpoint, device="cpu", max_new_tokens=24, batch_size=4)
+
+
+def noise_image(seed: int, size: tuple[int, int] = (80, 60), mode: str = "RGB") -> Image.Image:
+    """A reproducible random picture; different seeds give different GOT outputs."""
+    rng = random.Random(seed)
+    data = bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3))
+    return Image.frombytes("RGB", size, data).convert(mode)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"
