@@ -17,6 +17,7 @@ Use it in your own CI too::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ GOT_SPECIAL_TOKENS = (
 
 TINY_IMAGE_SIZE = 64
 TINY_PATCH_SIZE = 4  # 16x16 grid -> 4x4 = 16 image tokens per patch
+TINY_IMAGE_TOKENS = 16
 TINY_VOCAB_SIZE = 384
 
 # Text in the style GOT writes, so the tokenizer learns realistic merges.
@@ -137,3 +139,43 @@ def _build_image_processor() -> Any:
     except ImportError:  # transformers 4.x
         from transformers import GotOcr2ImageProcessor as ImageProcessor
     return ImageProcessor(size=size)
+
+
+def make_looping(engine: Any, cycle: Sequence[int]) -> None:
+    """Rewire a loaded tiny ``GOTEngine`` so greedy decoding writes ``cycle`` forever.
+
+    GOT's real failure mode ("AR repeater") on demand, for testing the repetition guard.
+
+    Attention and MLP outputs are zeroed, so each position's hidden state is just the embedding
+    of its own token; the (untied) output head then maps the prompt's last token to
+    ``cycle[0]`` and each ``cycle[i]`` to ``cycle[i + 1]``. Embedding rows get equal norms, so a
+    row's dot product with itself beats any other row.
+    """
+    import torch
+
+    engine.load()
+    model, processor = engine._model, engine._processor
+    probe = processor(images=_white(), return_tensors="pt", num_image_tokens=TINY_IMAGE_TOKENS)
+    last_prompt_token = int(probe["input_ids"][0, -1])
+    text = model.model.language_model
+    with torch.no_grad():
+        for layer in text.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        embed = text.embed_tokens.weight
+        hidden = embed.shape[1]
+        normalized = torch.nn.functional.normalize(embed.detach().clone(), dim=-1) * hidden**0.5
+        embed.copy_(normalized)
+        text.norm.weight.fill_(1.0)
+        head = torch.zeros_like(normalized)
+        successors = {last_prompt_token: cycle[0]}
+        successors.update({token: cycle[(i + 1) % len(cycle)] for i, token in enumerate(cycle)})
+        for source, target in successors.items():
+            head[target] += normalized[source]
+    model.lm_head.weight = torch.nn.Parameter(head)
+
+
+def _white() -> Any:
+    from PIL import Image
+
+    return Image.new("RGB", (32, 32), "white")

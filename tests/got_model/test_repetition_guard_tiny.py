@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from got_model import FinishReason, GOTEngine, RepetitionGuard
+from got_model.testing import make_looping
 from tests.conftest import noise_image
-from tests.got_model.looping import make_looping
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,55 @@
+"""The real stepfun-ai/GOT-OCR-2.0-hf on a rendered page. Needs the weights on this machine:
+
+    python -m pytest -m weights
+
+finds them in the Hugging Face cache, or in the directory named by GOT_OCR_WEIGHTS.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PIL import Image
+
+from got_model import DEFAULT_MODEL_ID, FORMATTED, PLAIN, FinishReason, GOTEngine
+
+pytestmark = pytest.mark.weights
+
+
+def _local_weights() -> str | None:
+    directory = os.environ.get("GOT_OCR_WEIGHTS")
+    if directory:
+        return directory if os.path.isdir(directory) else None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(DEFAULT_MODEL_ID, "model.safetensors")
+    return DEFAULT_MODEL_ID if isinstance(found, str) else None
+
+
+@pytest.fixture(scope="module")
+def real_engine() -> GOTEngine:
+    weights = _local_weights()
+    if weights is None:
+        pytest.skip(f"{DEFAULT_MODEL_ID} weights are not on this machine")
+    return GOTEngine(weights, local_files_only=True, max_new_tokens=512)
+
+
+def _rendered_page() -> Image.Image:
+    import pymupdf
+
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    page.insert_text((72, 120), "General OCR Theory", fontsize=32)
+    page.insert_text((72, 180), "Towards OCR-2.0 via a Unified End-to-end Model", fontsize=16)
+    pixmap = page.get_pixmap(matrix=pymupdf.Matrix(1024 / 842, 1024 / 842))
+    return Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+
+
+def test_real_model_reads_a_rendered_page(real_engine: GOTEngine) -> None:
+    page = _rendered_page()
+    plain, formatted = real_engine.recognize_images([page, page], [PLAIN, FORMATTED])
+    for result in (plain, formatted):
+        assert result.finish_reason is FinishReason.STOP
+        assert "General OCR Theory" in result.text
+        assert "Unified End-to-end Model" in result.text
