@@ -129,6 +129,7 @@ class GOTEngine(OCREngine):
         self._model: Any = None
         self._processor: Any = None
         self._load_lock = threading.Lock()
+        self._reloadable = True  # False when built from components: nothing to reload from
 
     @classmethod
     def from_components(
@@ -147,6 +148,7 @@ class GOTEngine(OCREngine):
         name = model_id or getattr(model, "name_or_path", None) or "custom"
         engine = cls(str(name), **generation)
         engine._model, engine._processor = model, processor
+        engine._reloadable = False
         return engine
 
     @property
@@ -160,13 +162,20 @@ class GOTEngine(OCREngine):
 
     def load(self) -> None:
         """Load the model and processor now instead of on first use. Safe to call twice."""
-        if self._model is not None:
-            return
+        self._components()
+
+    def _components(self) -> tuple[Any, Any]:
+        """The loaded (model, processor), loading them once; read together under the lock so
+        a concurrent ``unload()`` never leaves a caller with half a pair."""
         with self._load_lock:
             if self._model is None:
-                model, processor = load_model_and_processor(self.load_settings)
-                self._processor = processor
-                self._model = model
+                if not self._reloadable:
+                    raise GOTError(
+                        "This engine was built with GOTEngine.from_components() and then "
+                        "unloaded: build a new one from your model and processor."
+                    )
+                self._model, self._processor = load_model_and_processor(self.load_settings)
+            return self._model, self._processor
 
     def unload(self) -> None:
         """Drop the model so its memory can be freed; the next call loads it again."""
@@ -187,16 +196,17 @@ class GOTEngine(OCREngine):
                 _with_rgb_images(start + offset, request)
                 for offset, request in enumerate(requests[start : start + size])
             ]
-            self.load()  # after the first chunk's images decoded: bad input costs no load
-            results.extend(self._run_batch(chunk))
+            # Loaded after the first chunk's images decoded: bad input costs no model load.
+            results.extend(self._run_batch(chunk, *self._components()))
         return results
 
-    def _run_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
+    def _run_batch(
+        self, requests: Sequence[OCRRequest], model: Any, processor: Any
+    ) -> list[OCRResult]:
         from .generation import generate_batch
         from .inputs import collate_left_padded, encode_request, image_tokens_per_patch
 
         started = time.perf_counter()
-        model, processor = self._model, self._processor
         tokenizer = processor.tokenizer
         pad_token_id = tokenizer.pad_token_id
         if pad_token_id is None:

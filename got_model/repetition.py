@@ -16,8 +16,10 @@ class RepetitionGuard:
     A tail counts as a loop once one block of ``period`` tokens (``period <= max_period``) has
     repeated back to back over at least ``min_span`` tokens and at least ``min_repeats`` times.
     Greedy decoding never leaves such a loop by itself, so stopping there only saves the tokens
-    GOT would have wasted up to ``max_new_tokens``. The span threshold keeps legitimate
-    repetition (dot leaders, runs of empty table cells) from tripping it.
+    GOT would have wasted up to ``max_new_tokens``. The span threshold keeps short legitimate
+    repetition (dot leaders, a few identical table rows) from tripping it; a genuine run of
+    192+ tokens of identical content (e.g. a long blank form table) is cut too: raise
+    ``min_span`` for such documents.
 
     Attributes:
         min_span: fewest tokens the periodic tail must cover.

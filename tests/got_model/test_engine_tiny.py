@@ -12,6 +12,7 @@ from got_model import (
     FORMATTED,
     FinishReason,
     GOTEngine,
+    GOTError,
     InvalidTaskError,
     OCRRequest,
     OCRTask,
@@ -164,6 +165,9 @@ def test_from_components_uses_the_given_objects(tiny_engine: GOTEngine) -> None:
     assert wrapped.model_id == "my/got"
     image = noise_image(8)
     assert wrapped.recognize(image).text == tiny_engine.recognize(image).text
+    wrapped.unload()
+    with pytest.raises(GOTError, match="from_components"):
+        wrapped.recognize(image)
 
 
 def test_unload_then_reload(tiny_checkpoint: str) -> None:
