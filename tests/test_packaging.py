@@ -40,13 +40,28 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
 
     # A clean environment with only the wheel and Pillow: the public names import without
     # torch, transformers or any framework.
+    # No pip inside the venv (ensurepip alone can take minutes on a slow CI machine): the
+    # running pip installs into it with --python.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     python = venv / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel), "pillow"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+            "pillow",
+        ],
         check=True,
-        timeout=300,
+        timeout=600,
     )
     code = (
         "import got_model, got_loaders\n"
@@ -55,6 +70,6 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
         "print(GOTEngine().model_id)\n"
     )
     done = subprocess.run(
-        [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=120
+        [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert done.stdout.strip() == "stepfun-ai/GOT-OCR-2.0-hf"
