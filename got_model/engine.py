@@ -216,8 +216,6 @@ class GOTEngine(OCREngine):
         for request in requests:
             try:
                 encodings.append(encode_request(processor, request, num_image_tokens))
-            except GOTError:
-                raise
             except (ValueError, OSError) as exc:
                 raise InvalidTaskError(f"GOT's processor rejected {request.task}: {exc}") from exc
         batch = collate_left_padded(encodings, int(pad_token_id))

@@ -39,7 +39,6 @@ GOT_SPECIAL_TOKENS = (
 
 TINY_IMAGE_SIZE = 64
 TINY_PATCH_SIZE = 4  # 16x16 grid -> 4x4 = 16 image tokens per patch
-TINY_IMAGE_TOKENS = 16
 TINY_VOCAB_SIZE = 384
 
 # Text in the style GOT writes, so the tokenizer learns realistic merges.
@@ -153,9 +152,12 @@ def make_looping(engine: Any, cycle: Sequence[int]) -> None:
     """
     import torch
 
+    from .inputs import image_tokens_per_patch
+
     engine.load()
     model, processor = engine._model, engine._processor
-    probe = processor(images=_white(), return_tensors="pt", num_image_tokens=TINY_IMAGE_TOKENS)
+    tokens = image_tokens_per_patch(model.config)
+    probe = processor(images=_white(), return_tensors="pt", num_image_tokens=tokens)
     last_prompt_token = int(probe["input_ids"][0, -1])
     text = model.model.language_model
     with torch.no_grad():
