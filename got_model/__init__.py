@@ -13,6 +13,7 @@ from .errors import (
 )
 from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings
+from .markdown import BlockKind, MarkdownOutput, to_markdown
 from .repetition import Repetition, RepetitionGuard
 from .results import FinishReason, OCRResult
 from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
@@ -24,6 +25,7 @@ __all__ = [
     "FORMATTED",
     "GOT_MAX_NEW_TOKENS",
     "PLAIN",
+    "BlockKind",
     "FinishReason",
     "GOTEngine",
     "GOTError",
@@ -31,6 +33,7 @@ __all__ = [
     "ImageInputError",
     "InvalidTaskError",
     "LoadSettings",
+    "MarkdownOutput",
     "MissingExtraError",
     "ModelNotAvailableError",
     "OCREngine",
@@ -42,5 +45,6 @@ __all__ = [
     "Repetition",
     "RepetitionGuard",
     "__version__",
+    "to_markdown",
     "to_rgb",
 ]

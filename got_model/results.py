@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
+from .markdown import Block, MarkdownOutput, convert
 from .tasks import OCRTask
 
 
@@ -39,3 +41,22 @@ class OCRResult:
     seconds: float
     task: OCRTask
     repeated_tokens_cut: int = 0
+
+    @cached_property
+    def converted(self) -> MarkdownOutput:
+        """``text`` as typed blocks and Markdown (converted once, on first access).
+
+        Formatted output goes through the GOT markup converter, plain output is escaped;
+        either way the conversion never raises, even on output cut off mid-table.
+        """
+        return convert(self.text, self.task.output)
+
+    @property
+    def markdown(self) -> str:
+        """CommonMark + GFM Markdown of ``text``: the form every loader uses."""
+        return self.converted.markdown
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        """The typed blocks (headings, paragraphs, tables...) behind ``markdown``."""
+        return self.converted.blocks

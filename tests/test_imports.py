@@ -10,7 +10,16 @@ import pytest
 from got_loaders import import_extra
 from got_model import MissingExtraError
 
-HEAVY = ("torch", "transformers", "langchain_core", "llama_index", "unstructured", "numpy")
+HEAVY = (
+    "torch",
+    "transformers",
+    "langchain_core",
+    "llama_index",
+    "unstructured",
+    "numpy",
+    "pylatexenc",
+    "markdown_it",
+)
 
 
 @pytest.mark.parametrize("package", ["got_model", "got_loaders"])

@@ -1,0 +1,169 @@
+"""Inline content: the nodes a line of GOT text becomes, and their Markdown, HTML and text."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .escape import escape_inline
+
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Literal text, exactly as the reader should see it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Math:
+    """LaTeX math; ``display`` when GOT set it apart (``\\[ ... \\]``) inside an inline context."""
+
+    latex: str
+    display: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Strong:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Emphasis:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InlineCode:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FootnoteRef:
+    """A ``\\footnote`` mark; its text is the ``Footnote`` block with the same label."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineBreak:
+    """A forced line break (``\\\\`` in text)."""
+
+
+Inline = Text | Math | Strong | Emphasis | InlineCode | Link | FootnoteRef | LineBreak
+
+
+def single_line(text: str) -> str:
+    return _NEWLINES.sub(" ", text).strip()
+
+
+def _wrap(marker: str, inner: str) -> str:
+    # Emphasis only parses when the markers touch non-blank text: move blanks outside.
+    stripped = inner.strip()
+    if not stripped:
+        return inner
+    lead = inner[: len(inner) - len(inner.lstrip())]
+    trail = inner[len(inner.rstrip()) :]
+    return f"{lead}{marker}{stripped}{marker}{trail}"
+
+
+def _code_span(code: str) -> str:
+    code = single_line(code)
+    if not code:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if code.startswith("`") or code.endswith("`") else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
+
+
+def _math_markdown(latex: str, *, display: bool) -> str:
+    latex = single_line(latex)
+    if not latex:
+        return ""
+    return f"$${latex}$$" if display else f"${latex}$"
+
+
+def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
+    """Render inline nodes as Markdown; line-start escaping is the caller's job."""
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            parts.append(escape_inline(node.text))
+        elif isinstance(node, Math):
+            latex = node.latex
+            if in_table:
+                # A pipe splits a GFM table cell even inside math; \vert is the same symbol.
+                latex = latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
+            parts.append(_math_markdown(latex, display=node.display))
+        elif isinstance(node, Strong):
+            parts.append(_wrap("**", to_markdown(node.children, in_table=in_table)))
+        elif isinstance(node, Emphasis):
+            parts.append(_wrap("*", to_markdown(node.children, in_table=in_table)))
+        elif isinstance(node, InlineCode):
+            code = node.code.replace("|", "\\|") if in_table else node.code
+            parts.append(_code_span(code))
+        elif isinstance(node, Link):
+            label = to_markdown(node.children, in_table=in_table) or escape_inline(node.url)
+            url = re.sub(r"[\s<>\\|]", lambda m: f"%{ord(m.group()):02X}", node.url)
+            parts.append(f"[{label}](<{url}>)")
+        elif isinstance(node, FootnoteRef):
+            parts.append(f"[^{node.label}]")
+        else:
+            parts.append("\n")
+    return "".join(parts)
+
+
+def to_html(nodes: Iterable[Inline]) -> str:
+    """Render inline nodes as HTML (used inside HTML tables); math stays ``$...$``."""
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            parts.append(html.escape(node.text, quote=False))
+        elif isinstance(node, Math):
+            parts.append(html.escape(_math_markdown(node.latex, display=node.display), quote=False))
+        elif isinstance(node, Strong):
+            parts.append(f"<strong>{to_html(node.children)}</strong>")
+        elif isinstance(node, Emphasis):
+            parts.append(f"<em>{to_html(node.children)}</em>")
+        elif isinstance(node, InlineCode):
+            parts.append(f"<code>{html.escape(node.code, quote=False)}</code>")
+        elif isinstance(node, Link):
+            label = to_html(node.children) or html.escape(node.url, quote=False)
+            parts.append(f'<a href="{html.escape(node.url)}">{label}</a>')
+        elif isinstance(node, FootnoteRef):
+            parts.append(f"<sup>{html.escape(node.label)}</sup>")
+        else:
+            parts.append("<br>")
+    return "".join(parts)
+
+
+def to_text(nodes: Iterable[Inline]) -> str:
+    """Plain text: what a reader sees, with math as ``$latex$``."""
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            parts.append(node.text)
+        elif isinstance(node, Math):
+            parts.append(_math_markdown(node.latex, display=node.display))
+        elif isinstance(node, Strong | Emphasis):
+            parts.append(to_text(node.children))
+        elif isinstance(node, InlineCode):
+            parts.append(node.code)
+        elif isinstance(node, Link):
+            parts.append(to_text(node.children) or node.url)
+        elif isinstance(node, FootnoteRef):
+            parts.append(f"[{node.label}]")
+        else:
+            parts.append("\n")
+    return "".join(parts)

@@ -1,0 +1,241 @@
+"""GOT's ``tabular`` -> a ``Table`` block with spans and column alignment."""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import Alignment, Table, TableCell
+from .latex_inline import InlineParser, strip_blank_ends
+from .source import Environment, Source
+
+# Row separators, cell separators and the things a separator can hide inside.
+_TABLE_TOKEN = re.compile(r"\\\\(?:\[[^\]\n]*\])?|\\[()\[]|\\begin\b|\\.|[&{]", re.DOTALL)
+_RULES = re.compile(
+    r"\\(?:hline|toprule|midrule|bottomrule|hdashline|firsthline|lasthline|endhead|endfirsthead"
+    r"|endfoot|endlastfoot)(?![A-Za-z])"
+    r"|\\(?:cline|cmidrule|hhline|cdashline)(?:\([^)]*\))?\s*\{[^{}]*\}"
+)
+_SPAN = re.compile(r"\s*\\(multicolumn|multirow)\s*")
+_NUMBER = re.compile(r"-?\d+")
+_ALIGN = {"l": Alignment.LEFT, "c": Alignment.CENTER, "r": Alignment.RIGHT}
+
+
+def parse_tabular(env: Environment, parser: InlineParser, body_end: int) -> Table:
+    """Read the ``tabular`` ``env`` whose body ends at ``body_end``."""
+    text = parser.text
+    source = parser.source
+    body = env.body_start
+    # Skip [t] placement, a tabularx/tabular* width, then read the column spec.
+    spec = ""
+    optional = re.compile(r"\s*\[[^\]\n]*\]").match(text, body, body_end)
+    if optional:
+        body = optional.end()
+    for _ in range(
+        2 if env.name.rstrip("*") in ("tabularx", "tabulary") or env.name == "tabular*" else 1
+    ):
+        blank = re.compile(r"\s*").match(text, body, body_end)
+        at = blank.end() if blank else body
+        close = source.group_end(at, body_end) if at < body_end and text[at] == "{" else None
+        if close is None:
+            break
+        spec = text[at + 1 : close]
+        body = close + 1
+    rows = _split_rows(parser, body, body_end)
+    return Table(
+        rows=_build_rows(parser, rows),
+        alignments=_alignments(spec),
+        complete=env.closed,
+    )
+
+
+def _split_rows(parser: InlineParser, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """Cell spans (start, stop) for each row, splitting only at top-level ``&`` and ``\\\\``."""
+    text, source = parser.text, parser.source
+    rows: list[list[tuple[int, int]]] = []
+    cells: list[tuple[int, int]] = []
+    cell_start = pos = start
+    while pos < end:
+        match = _TABLE_TOKEN.search(text, pos, end)
+        if match is None:
+            break
+        token = match.group()
+        pos = match.end()
+        if token == "&":
+            cells.append((cell_start, match.start()))
+            cell_start = pos
+        elif token.startswith("\\\\"):
+            cells.append((cell_start, match.start()))
+            rows.append(cells)
+            cells = []
+            cell_start = pos
+        elif token == "{":
+            close = source.group_end(match.start(), end)
+            pos = end if close is None else close + 1
+        elif token in ("\\(", "\\["):
+            close = source.math_end(match.start(), end)
+            pos = end if close is None else close + 2
+        elif token == "\\begin":
+            env = source.environments.get(match.start())
+            if env is not None:
+                pos = min(env.end, end) if env.closed else end
+    cells.append((cell_start, end))
+    rows.append(cells)
+    return rows
+
+
+def _build_rows(
+    parser: InlineParser, spans: list[list[tuple[int, int]]]
+) -> tuple[tuple[TableCell, ...], ...]:
+    text = parser.text
+    covered: dict[tuple[int, int], bool] = {}
+    rows: list[tuple[TableCell, ...]] = []
+    for raw_row in spans:
+        raw_cells = [_RULES.sub("", text[a:b]) for a, b in raw_row]
+        r = len(rows)
+        if all(not cell.strip() for cell in raw_cells) and not any(
+            covered.get((r, c)) for c in range(len(raw_cells))
+        ):
+            continue  # the line after the last \\, a row of rules, or a looped "& & \\"
+        row: list[TableCell] = []
+        c = 0
+        for raw in raw_cells:
+            cell = _cell(parser, raw)
+            if covered.get((r, c)) and not raw.strip():
+                c += 1  # LaTeX's empty placeholder under a \multirow
+                continue
+            while covered.get((r, c)):
+                c += 1
+            row.append(cell)
+            for dr in range(1, cell.rowspan):
+                for dc in range(cell.colspan):
+                    covered[(r + dr, c + dc)] = True
+            c += cell.colspan
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def _cell(parser: InlineParser, raw: str) -> TableCell:
+    source = Source.scan(raw.strip())
+    text = source.text
+    colspan = rowspan = 1
+    start, stop = 0, len(text)
+    after_span = len(text)
+    for _ in range(2):  # \multicolumn{2}{c}{\multirow{2}{*}{x}} nests both
+        match = _SPAN.match(text, start, stop)
+        if match is None:
+            break
+        groups = _groups(source, match.end(), stop, 3)
+        if len(groups) < 3:
+            break
+        number = _NUMBER.search(text, groups[0][0], groups[0][1])
+        count = max(1, int(number.group())) if number else 1
+        if match.group(1) == "multicolumn":
+            colspan = min(count, 64)
+        else:
+            rowspan = min(count, 256)
+        if after_span == len(text):
+            after_span = groups[2][2]
+        start, stop = groups[2][0], groups[2][1]
+    sub = InlineParser(source)
+    sub.footnotes = parser.footnotes
+    spans = [(start, stop)]
+    if after_span < len(text):
+        spans.append((after_span, len(text)))  # text GOT wrote after the span's argument
+    nodes = strip_blank_ends(sub.parse_many(spans))
+    return TableCell(tuple(nodes), colspan=colspan, rowspan=rowspan)
+
+
+def _groups(source: Source, pos: int, stop: int, count: int) -> list[tuple[int, int, int]]:
+    """Up to ``count`` brace arguments from ``pos``: (content start, content end, after)."""
+    text = source.text
+    groups: list[tuple[int, int, int]] = []
+    while len(groups) < count:
+        while pos < stop and text[pos].isspace():
+            pos += 1
+        if pos < stop and text[pos] == "[":
+            bracket = text.find("]", pos, stop)
+            if bracket == -1:
+                break
+            pos = bracket + 1
+            continue
+        if pos >= stop or text[pos] != "{":
+            break
+        close = source.group_end(pos, stop)
+        if close is None:
+            groups.append((pos + 1, stop, stop))
+            break
+        groups.append((pos + 1, close, close + 1))
+        pos = close + 1
+    return groups
+
+
+def _arguments(text: str, count: int) -> tuple[list[str], str]:
+    """Read up to ``count`` brace groups (an ``[option]`` in between is skipped)."""
+    args: list[str] = []
+    pos = 0
+    while len(args) < count:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos < len(text) and text[pos] == "[":
+            close = text.find("]", pos)
+            if close == -1:
+                break
+            pos = close + 1
+            continue
+        if pos >= len(text) or text[pos] != "{":
+            break
+        depth = 0
+        for index in range(pos, len(text)):
+            char = text[index]
+            if char == "\\":
+                continue
+            if char == "{" and text[index - 1] != "\\":
+                depth += 1
+            elif char == "}" and text[index - 1] != "\\":
+                depth -= 1
+                if depth == 0:
+                    args.append(text[pos + 1 : index])
+                    pos = index + 1
+                    break
+        else:
+            args.append(text[pos + 1 :])
+            pos = len(text)
+    return args, text[pos:]
+
+
+def _alignments(spec: str) -> tuple[Alignment | None, ...]:
+    aligns: list[Alignment | None] = []
+    pos = 0
+    while pos < len(spec):
+        char = spec[pos]
+        pos += 1
+        if char in _ALIGN:
+            aligns.append(_ALIGN[char])
+        elif char in "pmbX":
+            aligns.append(Alignment.LEFT)
+            if pos < len(spec) and spec[pos] == "{":
+                pos = _skip_group(spec, pos)
+        elif char in "@!><":
+            if pos < len(spec) and spec[pos] == "{":
+                pos = _skip_group(spec, pos)
+        elif char == "*":
+            args, rest = _arguments(spec[pos:], 2)
+            if len(args) == 2:
+                number = _NUMBER.search(args[0])
+                times = min(int(number.group()), 64) if number else 1
+                inner = _alignments(args[1])
+                aligns.extend(inner * max(times, 0))
+                pos = len(spec) - len(rest)
+    return tuple(aligns)
+
+
+def _skip_group(spec: str, pos: int) -> int:
+    depth = 0
+    for index in range(pos, len(spec)):
+        if spec[index] == "{":
+            depth += 1
+        elif spec[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(spec)

@@ -1,0 +1,227 @@
+"""GOT's formatted markup becomes Markdown that parses as the structure GOT meant."""
+
+from __future__ import annotations
+
+import pytest
+
+from got_model.markdown import (
+    Alignment,
+    BlockKind,
+    Code,
+    Footnote,
+    Formula,
+    Heading,
+    ListItem,
+    Paragraph,
+    Table,
+    convert,
+    to_markdown,
+)
+
+from .commonmark import block_types, parse, visible_text
+
+
+def blocks(text: str):  # type: ignore[no-untyped-def]
+    return convert(text).blocks
+
+
+@pytest.mark.parametrize(
+    ("command", "level"),
+    [
+        ("title", 1),
+        ("section", 2),
+        ("section*", 2),
+        ("subsection*", 3),
+        ("subsubsection", 4),
+        ("paragraph", 5),
+    ],
+)
+def test_sectioning_commands_become_headings_by_level(command: str, level: int) -> None:
+    markdown = to_markdown(f"\\{command}{{2.1 Setup}}\nBody text.")
+    tokens = parse(markdown)
+    assert tokens[0].type == "heading_open"
+    assert tokens[0].tag == f"h{level}"
+    assert tokens[1].content == "2.1 Setup"
+    assert blocks(f"\\{command}{{2.1 Setup}}")[0] == Heading(level, blocks("2.1 Setup")[0].content)
+
+
+def test_title_spanning_lines_is_one_heading() -> None:
+    (heading,) = blocks("\\title{\nGeneral OCR Theory:\nTowards OCR-2.0\n}")
+    assert isinstance(heading, Heading)
+    assert heading.markdown == "# General OCR Theory: Towards OCR-2.0"
+
+
+def test_each_line_is_a_paragraph_and_inline_math_uses_dollars() -> None:
+    markdown = to_markdown("Let \\(x_{1}\\) be given.\nThen \\( y \\) follows.")
+    assert markdown == "Let $x_{1}$ be given.\n\nThen $y$ follows.\n"
+    assert block_types(markdown) == ["paragraph_open", "paragraph_open"]
+
+
+def test_display_math_is_a_formula_block_even_inside_a_line() -> None:
+    result = blocks("Update with \\[ \\theta_{t+1}=\\theta_{t} \\] at each step.")
+    assert [type(b) for b in result] == [Paragraph, Formula, Paragraph]
+    assert isinstance(result[1], Formula)
+    assert result[1].latex == "\\theta_{t+1}=\\theta_{t}"
+    markdown = convert("Update with \\[ x \\] at each step.").markdown
+    assert block_types(markdown) == ["paragraph_open", "math_block", "paragraph_open"]
+
+
+def test_math_environment_keeps_its_latex() -> None:
+    text = "\\begin{equation*}\na=b \\tag{3}\n\\end{equation*}"
+    (formula,) = blocks(text)
+    assert formula == Formula(text)
+    assert block_types(formula.markdown) == ["math_block"]
+
+
+def test_simple_tabular_becomes_an_aligned_pipe_table() -> None:
+    text = (
+        "\\begin{tabular}{|l|c|r|}\n\\hline Name & Score & \\(\\Delta\\) \\\\\n"
+        "\\hline A|B & 1 & \\(|x|\\) \\\\\n\\hline\n\\end{tabular}"
+    )
+    (table,) = blocks(text)
+    assert isinstance(table, Table)
+    assert table.alignments == (Alignment.LEFT, Alignment.CENTER, Alignment.RIGHT)
+    assert not table.has_spans
+    assert table.markdown == table.pipe_table
+    tokens = parse(table.markdown)
+    assert [t.type for t in tokens].count("th_open") == 3
+    assert [t.type for t in tokens].count("td_open") == 3  # the pipes in "A|B" and |x| held
+    assert "A|B" in visible_text(table.markdown)
+    assert "\\vert" in table.markdown  # a pipe in math would split a GFM cell
+
+
+def test_spanning_cells_make_an_html_table_and_placeholders_are_dropped() -> None:
+    text = (
+        "\\begin{tabular}{|c|c|c|}\n"
+        "\\hline \\multirow{2}{*}{Model} & \\multicolumn{2}{|c|}{Score} \\\\\n"
+        "\\cline { 2 - 3 } & EN & ZH \\\\\n"
+        "\\hline Ours & 0.1 & 0.2 \\\\\n\\hline\n\\end{tabular}"
+    )
+    (table,) = blocks(text)
+    assert isinstance(table, Table)
+    assert [[(c.text, c.rowspan, c.colspan) for c in row] for row in table.rows] == [
+        [("Model", 2, 1), ("Score", 1, 2)],
+        [("EN", 1, 1), ("ZH", 1, 1)],
+        [("Ours", 1, 1), ("0.1", 1, 1), ("0.2", 1, 1)],
+    ]
+    assert table.markdown == table.html
+    assert '<th rowspan="2">Model</th><th colspan="2">Score</th>' in table.html
+    assert block_types(table.markdown) == ["html_block"]
+    assert table.pipe_table.splitlines()[0] == "| Model | Score |  |"
+
+
+def test_table_cut_off_keeps_every_row_written() -> None:
+    text = (
+        "\\begin{tabular}{|l|r|}\n\\hline Year & Count \\\\\n"
+        "\\hline 2020 & 12 \\\\\n\\hline 2021 & 1"
+    )
+    (table,) = blocks(text)
+    assert isinstance(table, Table)
+    assert not table.complete
+    assert [[c.text for c in row] for row in table.rows] == [
+        ["Year", "Count"],
+        ["2020", "12"],
+        ["2021", "1"],
+    ]
+
+
+def test_lists_nest_and_number() -> None:
+    text = (
+        "\\begin{enumerate}\n\\setcounter{enumi}{3}\n\\item First\n\\begin{itemize}\n"
+        "\\item inner\n\\end{itemize}\n\\item[(b)] Labelled\n\\item Second\n\\end{enumerate}"
+    )
+    result = blocks(text)
+    assert result == (
+        ListItem(blocks("First")[0].content, depth=0, number=4),
+        ListItem(blocks("inner")[0].content, depth=1),
+        ListItem(blocks("Labelled")[0].content, depth=0, label="(b)"),
+        ListItem(blocks("Second")[0].content, depth=0, number=5),
+    )
+    markdown = convert(text).markdown
+    assert markdown == "4. First\n    - inner\n- (b) Labelled\n5. Second\n"
+    tokens = parse(markdown)
+    assert [t.type for t in tokens if t.type.endswith("list_open")] == [
+        "ordered_list_open",
+        "bullet_list_open",
+        "bullet_list_open",
+        "ordered_list_open",
+    ]
+
+
+def test_bullet_lines_become_list_items_but_task_boxes_stay_text() -> None:
+    result = blocks("- Keep vents clear\n• Store dry\n- [ ] todo")
+    assert [b.kind for b in result] == [BlockKind.LIST_ITEM] * 3
+    markdown = convert("- [ ] todo").markdown
+    assert "[ ] todo" in visible_text(markdown)
+    assert not any(t.type == "html_inline" for t in parse(markdown))
+
+
+def test_emphasis_links_and_footnotes() -> None:
+    text = (
+        "\\textbf{Bold} and \\textit{it} with \\texttt{code}, \\href{https://x.org}{site}"
+        " and a note\\footnote{The note.}."
+    )
+    markdown = to_markdown(text)
+    assert markdown == (
+        "**Bold** and *it* with `code`, [site](<https://x.org>) and a note[^1].\n\n"
+        "[^1]: The note.\n"
+    )
+    types = [t.type for t in parse(markdown)]
+    assert "footnote_block_open" in types
+    footnote = convert(text).blocks[-1]
+    assert isinstance(footnote, Footnote)
+    assert footnote.label == "1"
+
+
+def test_tikz_kern_smiles_and_unknown_environments_become_fenced_code() -> None:
+    tikz = "\\begin{tikzpicture}\n\\draw (0,0) -- (1,1);\n\\end{tikzpicture}"
+    assert blocks(tikz) == (Code(tikz, "tikz"),)
+    kern = "**kern\t**kern\n*clefF4\t*clefG2\n4F\t4a\n*-\t*-"
+    assert blocks(kern) == (Code(kern, "kern"),)
+    assert blocks("C[C@H](N)C(=O)O") == (Code("C[C@H](N)C(=O)O", "smiles"),)
+    assert blocks("<smiles>c1ccccc1</smiles>") == (Code("c1ccccc1", "smiles"),)
+    unknown = "\\begin{mystery}{1}\nkept ```as``` is\n\\end{mystery}"
+    (code,) = blocks(unknown)
+    assert code == Code(unknown, "latex")
+    assert block_types(code.markdown) == ["fence"]
+    assert parse(code.markdown)[0].content.rstrip("\n") == unknown
+
+
+def test_plain_words_are_not_mistaken_for_molecules() -> None:
+    for text in ("Hello", "CCO is ethanol", "2024", "COCO"):
+        assert all(b.kind is not BlockKind.CODE for b in blocks(text))
+
+
+def test_text_escapes_and_accents() -> None:
+    text = "50\\% of \\$5 \\& more: Caf\\'e, Stra\\ss e, \\{x\\_y\\}, \\textbackslash{} end"
+    (paragraph,) = blocks(text)
+    assert paragraph.text == "50% of $5 & more: Café, Straße, {x_y}, \\ end"
+    assert visible_text(paragraph.markdown) == paragraph.text
+
+
+def test_unknown_commands_are_kept_as_written() -> None:
+    (paragraph,) = blocks("See \\weird[opt]{x}{y} and \\today.")
+    assert paragraph.text == "See \\weird[opt]{x}{y} and \\today."
+
+
+def test_abstract_gets_a_heading_and_its_text() -> None:
+    result = blocks("\\begin{abstract}\nWe study X.\n\\end{abstract}")
+    assert [b.markdown for b in result] == ["## Abstract", "We study X."]
+
+
+def test_stray_closing_delimiters_are_plain_text() -> None:
+    result = blocks("(C\\) 18 and \\end{itemize} done")
+    assert [b.text for b in result] == ["(C) 18 and", "done"]
+
+
+def test_every_block_kind_renders_text() -> None:
+    text = "\\section*{H}\nP\n\\begin{itemize}\n\\item I\n\\end{itemize}\n\\[x\\]\nN\\footnote{F}"
+    kinds = [(b.kind, b.text) for b in blocks(text)]
+    assert kinds == [
+        (BlockKind.HEADING, "H"),
+        (BlockKind.PARAGRAPH, "P"),
+        (BlockKind.LIST_ITEM, "I"),
+        (BlockKind.FORMULA, "x"),
+        (BlockKind.PARAGRAPH, "N[1]"),
+        (BlockKind.FOOTNOTE, "F"),
+    ]
