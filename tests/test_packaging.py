@@ -29,7 +29,12 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("got_loaders-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"got_model/py.typed", "got_loaders/py.typed", "got_model/testing.py"} <= names
+    assert {
+        "got_model/py.typed",
+        "got_loaders/py.typed",
+        "got_model/testing.py",
+        "got_model/markdown/formatted.py",
+    } <= names
     assert not any(name.startswith("tests/") for name in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
@@ -68,8 +73,10 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
         "from got_model import GOTEngine, OCRTask, FORMATTED, RepetitionGuard\n"
         "from got_loaders import import_extra\n"
         "print(GOTEngine().model_id)\n"
+        "from got_model import to_markdown\n"
+        "print(to_markdown('\\\\section*{Intro}'), end='')\n"
     )
     done = subprocess.run(
         [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
-    assert done.stdout.strip() == "stepfun-ai/GOT-OCR-2.0-hf"
+    assert done.stdout.splitlines() == ["stepfun-ai/GOT-OCR-2.0-hf", "## Intro"]
