@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import ClassVar
 
@@ -304,6 +304,12 @@ class MarkdownOutput:
         parts: list[str] = []
         previous: Block | None = None
         for block in self.blocks:
+            if isinstance(block, ListItem):
+                # Markdown nests an item only under the item before it; deeper than that
+                # (after a table inside an item, say) the indent would make a code block.
+                deepest = previous.depth + 1 if isinstance(previous, ListItem) else 0
+                if block.depth > deepest:
+                    block = replace(block, depth=deepest)
             rendered = block.markdown
             if not rendered:
                 continue

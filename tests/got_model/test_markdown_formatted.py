@@ -225,3 +225,14 @@ def test_every_block_kind_renders_text() -> None:
         (BlockKind.PARAGRAPH, "N[1]"),
         (BlockKind.FOOTNOTE, "F"),
     ]
+
+
+def test_nested_item_after_a_table_is_not_an_indented_code_block() -> None:
+    text = (
+        "\\begin{itemize}\n\\item \\begin{tabular}{ll} a & b \\\\ \\end{tabular}\n"
+        "\\begin{itemize}\n\\item inner\n\\end{itemize}\n\\end{itemize}"
+    )
+    output = convert(text)
+    assert [getattr(b, "depth", None) for b in output.blocks] == [0, None, 1]
+    assert "code_block" not in block_types(output.markdown)
+    assert "inner" in visible_text(output.markdown)
