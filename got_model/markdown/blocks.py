@@ -102,7 +102,7 @@ class ListItem:
         # An item that looks like a block of its own ("- # x", "- 1. x") or a GFM task
         # ("- [ ] x") must stay text.
         body = escape_line_starts(body)
-        if body.startswith("["):
+        if re.match(r"\[[ xX]\]", body):
             body = "\\" + body
         return f"{'    ' * self.depth}{marker} {body}".rstrip()
 
@@ -166,11 +166,15 @@ class Table:
         if not self.rows:
             return ""
         out = ["<table>"]
+        # A header cell spanning rows takes those rows into the header: browsers cut a
+        # rowspan at the end of its <thead>, which would shift the body's cells.
+        header = max(1, *(cell.rowspan for cell in self.rows[0]))
+        header = min(header, len(self.rows))
         for index, row in enumerate(self.rows):
-            tag = "th" if index == 0 else "td"
+            tag = "th" if index < header else "td"
             if index == 0:
                 out.append("<thead>")
-            elif index == 1:
+            elif index == header:
                 out.append("<tbody>")
             cells = []
             for cell in row:
@@ -182,9 +186,9 @@ class Table:
                 body = inline.to_html(cell.content).replace("\n", " ")
                 cells.append(f"<{tag}{attrs}>{body}</{tag}>")
             out.append("<tr>" + "".join(cells) + "</tr>")
-            if index == 0:
+            if index == header - 1:
                 out.append("</thead>")
-        if len(self.rows) > 1:
+        if len(self.rows) > header:
             out.append("</tbody>")
         out.append("</table>")
         return "".join(out)
@@ -204,23 +208,25 @@ def _grid_width(rows: tuple[tuple[TableCell, ...], ...]) -> int:
 
 def _grid(rows: tuple[tuple[TableCell, ...], ...]) -> list[list[str]]:
     """Lay cells out on a rectangular grid of Markdown cell texts, honouring spans."""
-    taken: dict[tuple[int, int], str] = {}
+    covered_until: dict[int, int] = {}  # column -> last row a rowspan above covers
+    grid: list[dict[int, str]] = []
     for r, row in enumerate(rows):
+        line: dict[int, str] = {}
         c = 0
         for cell in row:
-            while (r, c) in taken:
+            while covered_until.get(c, -1) >= r or c in line:
                 c += 1
-            taken[(r, c)] = inline.single_line(inline.to_markdown(cell.content, in_table=True))
-            for dr in range(cell.rowspan):
-                for dc in range(cell.colspan):
-                    if dr or dc:
-                        taken.setdefault((r + dr, c + dc), "")
+            line[c] = inline.single_line(inline.to_markdown(cell.content, in_table=True))
+            for dc in range(cell.colspan):
+                line.setdefault(c + dc, "")
+                if cell.rowspan > 1:
+                    covered_until[c + dc] = max(covered_until.get(c + dc, -1), r + cell.rowspan - 1)
             c += cell.colspan
-    if not taken:
+        grid.append(line)
+    width = max((max(line) + 1 for line in grid if line), default=0)
+    if not width:
         return []
-    height = len(rows)
-    width = max(c for _, c in taken) + 1
-    return [[taken.get((r, c), "") for c in range(width)] for r in range(height)]
+    return [[line.get(c, "") for c in range(width)] for line in grid]
 
 
 @dataclass(frozen=True)
@@ -288,6 +294,12 @@ class Footnote:
             return body
         return f"[^{self.label}]: " + body.replace("\n", "\n    ")
 
+    @property
+    def unlinked_markdown(self) -> str:
+        """The footnote as a paragraph led by its mark, for when no reference links it."""
+        body = escape_line_starts(inline.to_markdown(self.content)).strip()
+        return f"<sup>{self.label}</sup> {body}" if self.label else body
+
 
 Block = Heading | Paragraph | ListItem | Table | Formula | Code | Footnote
 
@@ -303,7 +315,11 @@ class MarkdownOutput:
         """CommonMark + GFM Markdown (pipe tables, footnotes, ``$`` math), ending in a newline."""
         parts: list[str] = []
         previous: Block | None = None
+        footnotes: list[Footnote] = []
         for block in self.blocks:
+            if isinstance(block, Footnote) and block.label is not None:
+                footnotes.append(block)  # placed after the body, once we know it links them
+                continue
             if isinstance(block, ListItem):
                 # Markdown nests an item only under the item before it; deeper than that
                 # (after a table inside an item, say) the indent would make a code block.
@@ -318,7 +334,15 @@ class MarkdownOutput:
                 parts.append("\n" if tight else "\n\n")
             parts.append(rendered)
             previous = block
-        return "".join(parts) + "\n" if parts else ""
+        body = "".join(parts)
+        for footnote in footnotes:
+            # A mark inside an HTML table is <sup>n</sup>, not a Markdown reference; a
+            # definition nothing references is dropped by renderers, so show it as text.
+            linked = f"[^{footnote.label}]" in body
+            rendered = footnote.markdown if linked else footnote.unlinked_markdown
+            if rendered:
+                body += ("\n\n" if body else "") + rendered
+        return body + "\n" if body else ""
 
     @property
     def text(self) -> str:

@@ -20,6 +20,7 @@ _INLINE_CONTEXT = re.compile(
       (?<![^\W_])_+|_+(?![^\W_])  # underscores not inside a word can open emphasis
     | \](?=[(\[:])                # ](  ][  ]:  make links and link definitions
     | \[(?=\^)                    # [^  is a footnote reference
+    | \^(?=\[)                    # ^[  is an inline footnote (Pandoc, markdown-it)
     | <(?=[A-Za-z/!?])            # <tag  </tag  <!--  <?  are raw HTML or autolinks
     | &(?=\#?[A-Za-z0-9]+;)       # &amp; &#123; are character references
     """,
@@ -36,6 +37,7 @@ _LINE_START = re.compile(
         | [-=]+[ \t]*$                   # setext underline or thematic break
         )
       | (?P<digits>\d{1,9})(?P<delim>[.)])(?=[ \t]|$)  # ordered list item
+      | (?P<reference>\[\^[^\]\n]*\])(?=:)          # our own [^1] mark, read as a definition
     )?
     """,
     re.VERBOSE | re.MULTILINE,
@@ -57,6 +59,9 @@ def _escape_line_start(match: re.Match[str]) -> str:
     delim = match.group("delim")
     if delim:
         return match.group("digits") + "\\" + delim
+    reference = match.group("reference")
+    if reference:
+        return reference + "\\"  # "[^1]\: text" stays a mark followed by text
     return ""
 
 

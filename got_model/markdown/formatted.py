@@ -14,6 +14,7 @@ import re
 
 from .blocks import Block, Code, Footnote, Formula, Heading, ListItem, MarkdownOutput, Paragraph
 from .inline import Inline, Math, Strong, Text
+from .inline import to_text as inline_text
 from .latex_inline import MATH_ENVIRONMENTS, MAX_NESTING, InlineParser
 from .plain import convert_plain
 from .source import Environment, Source
@@ -38,7 +39,15 @@ _ITEM_TOKEN = re.compile(
 )
 _BULLET = re.compile(r"[ \t]*(?:[-*\u2022\u25cf\u25aa\u25e6\u00b7]|\\textbullet)[ \t]+(?=\S)")
 _SET_COUNTER = re.compile(r"\\setcounter\s*\{enumi\}\s*\{\s*(\d{1,6})\s*\}")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# A line that starts one of these ends any {group} or unclosed \[ before it.
+_NEW_BLOCK = (
+    r"\n[ \t]*(?:\n|\\(?:(?:sub)*section|title|author|chapter|item|footnotetext|caption"
+    r"|begin\s*\{(?:tabular|itemize|enumerate|description|center|abstract|table|figure)))"
+)
+_GROUP_BREAK = re.compile(_NEW_BLOCK + r"|\n[ \t]*\\\[")
+_DISPLAY_STOP = re.compile(_NEW_BLOCK)
+# A heading or footnote argument longer than this is a brace GOT never closed.
+_LONGEST_ARGUMENT = 4000
 _OPTION = re.compile(r"[ \t]*\[[^\[\]\n]*\]")
 _SPACE = re.compile(r"\s*")
 
@@ -155,6 +164,7 @@ class _FormattedParser:
     def _scan_blocks(self, start: int, end: int, out: list[Block], depth: int) -> None:
         text, source = self.text, self.source
         pos = paragraph = start
+        braces_from, reach = start, None  # braces seen so far in this paragraph, and how far
         search = _BLOCK_TOKEN.search
         while True:
             match = search(text, pos, end)
@@ -162,11 +172,15 @@ class _FormattedParser:
                 break
             if match.group("newline"):
                 # GOT ends each paragraph with one newline, unless a {group} is still open.
-                reach = self._open_group_reach(paragraph, match.start(), end)
-                if reach is not None:
-                    pos = reach
+                newline = match.start()
+                if braces_from < paragraph:
+                    braces_from, reach = paragraph, None
+                reach = self._group_reach(braces_from, newline, end, reach)
+                braces_from = newline
+                if reach is not None and reach > newline and not _GROUP_BREAK.match(text, newline):
+                    pos = match.end()
                     continue
-                self._paragraph(paragraph, match.start(), out, depth)
+                self._paragraph(paragraph, newline, out, depth)
                 pos = paragraph = match.end()
             elif match.group("math") == "(":
                 close = source.math_end(match.start("math") - 1, end)
@@ -192,29 +206,32 @@ class _FormattedParser:
                 pos = paragraph = self._command(command, match.end(), end, out, depth)
         self._paragraph(paragraph, end, out, depth)
 
-    def _open_group_reach(self, start: int, newline: int, end: int) -> int | None:
-        """Where a brace group opened on this line closes, if it closes before a blank line."""
-        reach = None
+    def _group_reach(self, start: int, newline: int, end: int, reach: int | None) -> int | None:
+        """The furthest ``}`` closing a ``{`` opened in ``[start, newline)``, or ``reach``."""
         brace = self.text.find("{", start, newline)
         while brace != -1:
             close = self.source.group_end(brace, end)
-            if close is not None and close > newline and (reach is None or close > reach):
+            if close is not None and (reach is None or close > reach):
                 reach = close
             brace = self.text.find("{", brace + 1, newline)
-        if reach is not None and _BLANK_LINE.search(self.text, newline - 1, reach):
-            return None
         return reach
 
     def _paragraph(self, start: int, stop: int, out: list[Block], depth: int) -> None:
-        if start >= stop or self.text[start:stop].isspace():
-            return
+        # An \item outside a list marks the text up to its line end; it never carries over.
         pending, self.pending_item = self.pending_item, None
+        if start >= stop or self.text[start:stop].isspace():
+            if pending is not None and pending[1]:
+                out.append(ListItem((), depth=pending[0], label=pending[1]))
+            return
         bullet = _BULLET.match(self.text, start, stop)
         if bullet and pending is None:  # a line GOT wrote as "- text" or "• text"
             pending = (depth, None)
             start = bullet.end()
         nodes = _strip(self.inline.parse(start, stop))
-        if not nodes:
+        if not nodes or not inline_text(nodes).strip():
+            # Nothing to read: an empty \textbf{} or a lone \quad.
+            if pending is not None and pending[1]:
+                out.append(ListItem((), depth=pending[0], label=pending[1]))
             return
         if pending is not None:
             out.append(ListItem(tuple(nodes), depth=pending[0], label=pending[1]))
@@ -228,9 +245,10 @@ class _FormattedParser:
             if latex:
                 out.append(Formula(latex))
             return close + 2
-        # Unclosed: take the math to the next blank line, where GOT's next paragraph starts.
-        blank = _BLANK_LINE.search(self.text, at, end)
-        stop = blank.start() if blank else end
+        # Unclosed: the math runs to the next blank line or the next line that opens a
+        # block (a section, a list, a table), where GOT surely moved on.
+        block = _DISPLAY_STOP.search(self.text, at, end)
+        stop = block.start() if block else end
         latex = self.text[at + 2 : stop].strip()
         if latex:
             out.append(Formula(latex, complete=False))
@@ -261,14 +279,19 @@ class _FormattedParser:
 
     def _argument(self, pos: int, end: int) -> tuple[int, int, int]:
         """A block command's ``{argument}``: (start, stop, resume). Unclosed, or holding a
-        blank line (so surely not closed where GOT meant), it runs to the end of the line."""
+        blank line or a new section (so not closed where GOT meant), it runs to the end of
+        the line."""
         option = _OPTION.match(self.text, pos, end)
         if option:
             pos = option.end()
         pos = _SPACE.match(self.text, pos, end).end()  # type: ignore[union-attr]
         if pos < end and self.text[pos] == "{":
             close = self.source.group_end(pos, end)
-            if close is not None and not _BLANK_LINE.search(self.text, pos, close):
+            if (
+                close is not None
+                and close - pos <= _LONGEST_ARGUMENT
+                and not _DISPLAY_STOP.search(self.text, pos, close)
+            ):
                 return pos + 1, close, close + 1
             pos += 1
         line_end = self.text.find("\n", pos, end)
@@ -353,18 +376,19 @@ class _FormattedParser:
         for index, (_, content) in enumerate(starts):
             stop = starts[index + 1][0] if index + 1 < len(starts) else body_end
             label = None
+            label_nodes: list[Inline] = []
             option = _OPTION.match(text, content, stop)
             if option:
                 label_nodes = self.inline.parse(
                     text.index("[", option.start()) + 1, option.end() - 1
                 )
-                label = "".join(n.text for n in label_nodes if isinstance(n, Text)).strip() or None
+                label = inline_text(label_nodes).strip() or None
                 content = option.end()
             inner: list[Block] = []
             self._blocks(content, stop, inner, depth + 1)
             nodes, rest = _item_content(inner)
             if description and label:
-                nodes = [Strong((Text(label),)), Text(" "), *nodes]
+                nodes = [Strong(tuple(label_nodes)), Text(" "), *nodes]
                 label = None
             number = None
             if ordered and label is None:  # like LaTeX, a labelled \item does not count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -67,14 +68,40 @@ def single_line(text: str) -> str:
     return _NEWLINES.sub(" ", text).strip()
 
 
-def _wrap(marker: str, inner: str) -> str:
-    # Emphasis only parses when the markers touch non-blank text: move blanks outside.
+@dataclass(frozen=True, slots=True)
+class _Styled:
+    """Emphasis waiting for its neighbours: ``*`` only works where CommonMark's flanking
+    rules let it open and close, so the markers are chosen once both sides are known."""
+
+    marker: str
+    tag: str
+    inner: str
+
+
+def _is_space(char: str) -> bool:
+    return not char or char.isspace()
+
+
+def _is_punctuation(char: str) -> bool:
+    return bool(char) and unicodedata.category(char)[0] in "PS"
+
+
+def _styled(part: _Styled, before: str, after: str) -> str:
+    inner = part.inner
     stripped = inner.strip()
     if not stripped:
         return inner
     lead = inner[: len(inner) - len(inner.lstrip())]
     trail = inner[len(inner.rstrip()) :]
-    return f"{lead}{marker}{stripped}{marker}{trail}"
+    before = lead[-1:] or before
+    after = trail[:1] or after
+    first, last = stripped[0], stripped[-1]
+    opens = not _is_punctuation(first) or _is_space(before) or _is_punctuation(before)
+    closes = not _is_punctuation(last) or _is_space(after) or _is_punctuation(after)
+    if opens and closes and "*" not in (before, after):
+        return f"{lead}{part.marker}{stripped}{part.marker}{trail}"
+    # "**注意：**请" or "a**(a)**b" would show the asterisks: inline HTML always works.
+    return f"{lead}<{part.tag}>{stripped}</{part.tag}>{trail}"
 
 
 def _code_span(code: str) -> str:
@@ -96,7 +123,7 @@ def _math_markdown(latex: str, *, display: bool) -> str:
 
 def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
     """Render inline nodes as Markdown; line-start escaping is the caller's job."""
-    parts: list[str] = []
+    parts: list[str | _Styled] = []
     for node in nodes:
         if isinstance(node, Text):
             parts.append(escape_inline(node.text))
@@ -107,9 +134,9 @@ def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
                 latex = latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
             parts.append(_math_markdown(latex, display=node.display))
         elif isinstance(node, Strong):
-            parts.append(_wrap("**", to_markdown(node.children, in_table=in_table)))
+            parts.append(_Styled("**", "strong", to_markdown(node.children, in_table=in_table)))
         elif isinstance(node, Emphasis):
-            parts.append(_wrap("*", to_markdown(node.children, in_table=in_table)))
+            parts.append(_Styled("*", "em", to_markdown(node.children, in_table=in_table)))
         elif isinstance(node, InlineCode):
             code = node.code.replace("|", "\\|") if in_table else node.code
             parts.append(_code_span(code))
@@ -121,7 +148,17 @@ def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
             parts.append(f"[^{node.label}]")
         else:
             parts.append("\n")
-    return "".join(parts)
+    if not any(isinstance(part, _Styled) for part in parts):
+        return "".join(parts)  # type: ignore[arg-type]
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        following = parts[index + 1] if index + 1 < len(parts) else ""
+        after = following[:1] if isinstance(following, str) else "*"
+        out.append(_styled(part, out[-1][-1:] if out else "", after))
+    return "".join(out)
 
 
 def to_html(nodes: Iterable[Inline]) -> str:

@@ -16,6 +16,7 @@ from .inline import (
     Math,
     Strong,
     Text,
+    to_text,
 )
 from .source import Source
 
@@ -32,6 +33,9 @@ MATH_ENVIRONMENTS = frozenset(
 )
 _TOKEN = re.compile(r"\\(?:[A-Za-z@]+\*?|[^A-Za-z@]|$)|[{}~]", re.DOTALL)
 _SPACE_AFTER_WORD_MACRO = re.compile(r"[ \t]*(?:\n[ \t]*)?")
+# No text macro takes more arguments; "\alpha{a}{a}{a}..." must not all go to pylatexenc.
+_MOST_ARGUMENTS = 4
+_LINE_SPACING = re.compile(r"\*?\[\s*-?[\d.]+\s*[a-z]{2}\s*\]")
 _OPTIONAL = re.compile(r"\s*\[[^\[\]{}]*\]")
 _BEFORE_GROUP = re.compile(r"\s*")
 
@@ -189,8 +193,8 @@ class InlineParser:
             return end if close is None else close + 2
         if name == "\\" or name == "newline":
             nodes.append(LineBreak())
-            optional = _OPTIONAL.match(self.text, pos, end)  # \\[2pt]
-            return optional.end() if optional and name == "\\" else pos
+            spacing = _LINE_SPACING.match(self.text, pos, end)  # \\[2pt], not "\\ [1] Smith"
+            return spacing.end() if spacing and name == "\\" else pos
         symbol = _SYMBOLS.get(name)
         if symbol is not None:
             if symbol:
@@ -354,7 +358,7 @@ class InlineParser:
         if name == "texttt":
             inner: list[Inline] = []
             self._parse_into(inner, group[0], group[1])
-            nodes.append(InlineCode("".join(n.text for n in inner if isinstance(n, Text))))
+            nodes.append(InlineCode(to_text(inner)))
             return group[2]
         url = (
             value.strip()
@@ -387,7 +391,9 @@ class InlineParser:
                 stop = at + 1 if close is None else close + 1
             elif at < end:
                 stop = at + 1
-        while stop < end:
+        arguments = 0
+        while stop < end and arguments < _MOST_ARGUMENTS:
+            arguments += 1
             option = _OPTIONAL.match(self.text, stop, end)
             if option:
                 stop = option.end()

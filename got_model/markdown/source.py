@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # The lookbehind skips "\\\\begin": a line break followed by the word "begin".
 _ENVIRONMENTS = re.compile(r"(?<!\\)(?:\\\\)*\\(begin|end)[ \t]*\{([^{}\n]*)\}")
-_MATH = re.compile(r"\\\\|\\[()\[\]]")
+_MATH = re.compile(
+    r"\\\\|\\[()\[\]]|\n(?:[ \t]*\n|[ \t]*\\(?:(?:sub)*section|title|chapter|item)\b)?"
+)
 
 
 @dataclass(frozen=True)
@@ -61,36 +63,38 @@ class Source:
                 self.braces[stack.pop()] = match.start()
 
     def _pair_environments(self) -> None:
-        open_envs: list[tuple[str, int, int]] = []
+        open_envs: list[tuple[str, int, int]] = []  # (name, \begin offset, body start)
+        depth_of: dict[str, list[int]] = {}  # name -> indexes in open_envs, innermost last
         for match in _ENVIRONMENTS.finditer(self.text):
             name = match.group(2).strip()
             start = match.start(1) - 1
             if match.group(1) == "begin":
+                depth_of.setdefault(name, []).append(len(open_envs))
                 open_envs.append((name, start, match.end()))
                 continue
-            for index in range(len(open_envs) - 1, -1, -1):
-                if open_envs[index][0] == name:
-                    _, begin, body_start = open_envs[index]
-                    self.environments[begin] = Environment(
-                        name, begin, body_start, start, match.end(), closed=True
-                    )
-                    # Environments opened inside and never closed end here too.
-                    for inner_name, inner_start, inner_body in open_envs[index + 1 :]:
-                        self.environments[inner_start] = Environment(
-                            inner_name,
-                            inner_start,
-                            inner_body,
-                            start,
-                            start,
-                            closed=False,
-                        )
-                    del open_envs[index:]
-                    break
+            indexes = depth_of.get(name)
+            if not indexes:
+                continue  # an \end with no \begin: markup only
+            index = indexes.pop()
+            _, begin, body_start = open_envs[index]
+            self.environments[begin] = Environment(
+                name, begin, body_start, start, match.end(), closed=True
+            )
+            # Environments opened inside and never closed end here too.
+            for inner_name, inner_start, inner_body in open_envs[index + 1 :]:
+                depth_of[inner_name].pop()
+                self.environments[inner_start] = Environment(
+                    inner_name, inner_start, inner_body, start, start, closed=False
+                )
+            del open_envs[index:]
         end = len(self.text)
         for name, start, body_start in open_envs:
             self.environments[start] = Environment(name, start, body_start, end, end, closed=False)
 
     def _pair_math(self) -> None:
+        # GOT writes inline math on one line and display math within one block: an opener
+        # still open at a line end (inline) or at a blank line or new section (display) was
+        # never closed, so a stray closer further on cannot swallow the text in between.
         opened: int | None = None
         closer = ""
         for match in _MATH.finditer(self.text):
@@ -100,6 +104,9 @@ class Source:
             if token in ("\\(", "\\["):
                 opened = match.start()
                 closer = "\\)" if token == "\\(" else "\\]"
+            elif token[0] == "\n":
+                if opened is not None and (closer == "\\)" or token != "\n"):
+                    opened = None
             elif opened is not None and token == closer:
                 self.math[opened] = match.start()
                 opened = None

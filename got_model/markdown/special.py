@@ -12,7 +12,13 @@ import re
 
 from .blocks import Code
 
-_SMILES = re.compile(r"(?:Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\[\]\s]+\]|[-=#$:/\\.()%0-9@+*])+")
+# Atoms: the organic subset, aromatic atoms, or a bracket atom ([nH], [C@@H], [O-], [13CH3]).
+_ATOM = (
+    r"Cl|Br|[BCNOPSFI]|[bcnops]"
+    r"|\[\d*(?:[A-Z][a-z]?|[bcnops]|se|as)(?:@@?)?(?:H\d?)?(?:[+-]\d*)?(?::\d+)?\]"
+)
+_SMILES = re.compile(rf"(?:{_ATOM}|[-=#$:/\\.()%0-9@+*])+")
+_ATOMS = re.compile(_ATOM)
 _SMILES_TAGGED = re.compile(r"\s*<smiles>(.*?)</smiles>\s*", re.DOTALL)
 _CHART_KEYS = frozenset(["title", "source", "x_title", "y_title", "values"])
 
@@ -39,8 +45,9 @@ def _is_bare_smiles(text: str) -> bool:
     # bracket atom or a ring closure) next to an atom: plain words and numbers do not pass.
     if len(text) < 4 or any(c.isspace() for c in text) or not _SMILES.fullmatch(text):
         return False
-    has_atom = any(c.isalpha() for c in text)
-    return has_atom and (any(c in "=#()[]@" for c in text) or any(c.isdigit() for c in text))
+    if len(_ATOMS.findall(text)) < 2:
+        return False
+    return any(c in "=#()[]@" for c in text) or any(c.isdigit() for c in text)
 
 
 def _is_chart(text: str) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .blocks import Alignment, Table, TableCell
+from .inline import Text
 from .latex_inline import InlineParser, strip_blank_ends
 from .source import Environment, Source
 
@@ -16,6 +18,7 @@ _RULES = re.compile(
     r"|\\(?:cline|cmidrule|hhline|cdashline)(?:\([^)]*\))?\s*\{[^{}]*\}"
 )
 _SPAN = re.compile(r"\s*\\(multicolumn|multirow)\s*")
+_MARKUP = re.compile(r"[\\{}~]")
 _NUMBER = re.compile(r"-?\d+")
 _ALIGN = {"l": Alignment.LEFT, "c": Alignment.CENTER, "r": Alignment.RIGHT}
 
@@ -87,39 +90,47 @@ def _build_rows(
     parser: InlineParser, spans: list[list[tuple[int, int]]]
 ) -> tuple[tuple[TableCell, ...], ...]:
     text = parser.text
-    covered: dict[tuple[int, int], bool] = {}
+    covered_until: dict[int, int] = {}  # column -> last row a \multirow above covers
     rows: list[tuple[TableCell, ...]] = []
-    for raw_row in spans:
+    # Spans reach no further than the table does (GOT can write \multirow{256}).
+    widest = max(len(raw_row) for raw_row in spans)
+    for index, raw_row in enumerate(spans):
         raw_cells = [_RULES.sub("", text[a:b]) for a, b in raw_row]
         r = len(rows)
         if all(not cell.strip() for cell in raw_cells) and not any(
-            covered.get((r, c)) for c in range(len(raw_cells))
+            row_end >= r for row_end in covered_until.values()
         ):
             continue  # the line after the last \\, a row of rules, or a looped "& & \\"
         row: list[TableCell] = []
         c = 0
         for raw in raw_cells:
             cell = _cell(parser, raw)
-            if covered.get((r, c)) and not raw.strip():
-                c += 1  # LaTeX's empty placeholder under a \multirow
+            if cell.rowspan > len(spans) - index or cell.colspan > widest:
+                rowspan = min(cell.rowspan, len(spans) - index)
+                cell = replace(cell, rowspan=rowspan, colspan=min(cell.colspan, widest))
+            if covered_until.get(c, -1) >= r and not cell.content:
+                c += cell.colspan  # LaTeX's empty placeholder under a \multirow
                 continue
-            while covered.get((r, c)):
+            while covered_until.get(c, -1) >= r:
                 c += 1
             row.append(cell)
-            for dr in range(1, cell.rowspan):
+            if cell.rowspan > 1:
                 for dc in range(cell.colspan):
-                    covered[(r + dr, c + dc)] = True
+                    covered_until[c + dc] = max(covered_until.get(c + dc, -1), r + cell.rowspan - 1)
             c += cell.colspan
         rows.append(tuple(row))
     return tuple(rows)
 
 
 def _cell(parser: InlineParser, raw: str) -> TableCell:
+    if not _MARKUP.search(raw):  # most cells are plain text or numbers
+        plain = raw.strip()
+        return TableCell((Text(plain),) if plain else ())
     source = Source.scan(raw.strip())
     text = source.text
     colspan = rowspan = 1
     start, stop = 0, len(text)
-    after_span = len(text)
+    after_span: int | None = None
     for _ in range(2):  # \multicolumn{2}{c}{\multirow{2}{*}{x}} nests both
         match = _SPAN.match(text, start, stop)
         if match is None:
@@ -133,13 +144,13 @@ def _cell(parser: InlineParser, raw: str) -> TableCell:
             colspan = min(count, 64)
         else:
             rowspan = min(count, 256)
-        if after_span == len(text):
+        if after_span is None:
             after_span = groups[2][2]
         start, stop = groups[2][0], groups[2][1]
     sub = InlineParser(source)
     sub.footnotes = parser.footnotes
     spans = [(start, stop)]
-    if after_span < len(text):
+    if after_span is not None and after_span < len(text):
         spans.append((after_span, len(text)))  # text GOT wrote after the span's argument
     nodes = strip_blank_ends(sub.parse_many(spans))
     return TableCell(tuple(nodes), colspan=colspan, rowspan=rowspan)

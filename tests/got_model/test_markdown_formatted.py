@@ -236,3 +236,88 @@ def test_nested_item_after_a_table_is_not_an_indented_code_block() -> None:
     assert [getattr(b, "depth", None) for b in output.blocks] == [0, None, 1]
     assert "code_block" not in block_types(output.markdown)
     assert "inner" in visible_text(output.markdown)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\textbf{注意：}请勿拆卸。",  # CJK punctuation inside, a letter outside
+        "a\\textbf{(a)}b",
+        "\\textbf{50\\%}off",
+        "the \\textbf{\\(n\\)}th",
+        "\\textbf{a}\\textbf{b}",
+        "x \\textit{y} z",
+    ],
+)
+def test_emphasis_always_renders_as_emphasis(text: str) -> None:
+    markdown = to_markdown(text)
+    children = next(t for t in parse(markdown) if t.type == "inline").children or []
+    rendered = "".join(c.content for c in children if c.type == "text")
+    assert "*" not in rendered  # no marker left showing as a literal asterisk
+    styled = [c for c in children if c.type in ("strong_open", "em_open", "html_inline")]
+    assert len(styled) >= text.count("\\text")
+
+
+def test_a_header_row_span_keeps_the_spanned_row_in_the_header() -> None:
+    text = (
+        "\\begin{tabular}{|c|c|}\n\\hline \\multirow{2}{*}{A} & B \\\\\n"
+        "\\cline{2-2} & C \\\\\n\\hline x & y \\\\\n\\end{tabular}"
+    )
+    (table,) = blocks(text)
+    assert isinstance(table, Table)
+    assert "<th>C</th></tr></thead><tbody><tr><td>x</td>" in table.html
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\\begin{itemize}\\item[\\textbf{Step 1:}] Do this\\end{itemize}", "- Step 1: Do this"),
+        ("\\texttt{\\textbf{main}()}", "`main()`"),
+        ("a \\\\ [1] Smith", "a\n[1] Smith"),
+        ("\\footnote{note}: text", "[^1]\\: text\n\n[^1]: note"),
+        ("Use 2^[n] bits", "Use 2\\^[n] bits"),
+        (
+            "\\begin{itemize}\\item \\href{http://x.org}{Site}\\end{itemize}",
+            "- [Site](<http://x.org>)",
+        ),
+        ("\\[E=mc^{2}\\]", "$$\nE=mc^{2}\n$$"),
+        ("[Draft]", "[Draft]"),
+        ("\\item[(c)]", "- (c)"),
+    ],
+)
+def test_edge_cases_keep_their_text(text: str, expected: str) -> None:
+    assert to_markdown(text) == expected + "\n"
+
+
+def test_span_inside_span_and_empty_placeholders() -> None:
+    text = (
+        "\\begin{tabular}{ccc}\n\\multicolumn{2}{|c|}{\\multirow{2}{*}{AB}} & C \\\\\n"
+        "\\multicolumn{2}{c}{} & D \\\\\n\\end{tabular}"
+    )
+    (table,) = blocks(text)
+    assert isinstance(table, Table)
+    assert [[(c.text, c.rowspan, c.colspan) for c in row] for row in table.rows] == [
+        [("AB", 2, 2), ("C", 1, 1)],
+        [("D", 1, 1)],
+    ]
+
+
+def test_footnote_marked_inside_an_html_table_is_shown_as_text() -> None:
+    text = "\\begin{tabular}{cc}\\multicolumn{2}{c}{H\\footnote{Source}}\\\\ a&b\\end{tabular}"
+    markdown = to_markdown(text)
+    assert markdown.endswith("<sup>1</sup> Source\n")
+    assert "Source" in visible_text(markdown)
+
+
+def test_one_unpaired_delimiter_does_not_swallow_the_page() -> None:
+    stray_close = "Option \\(x\nNext line\n\\section*{R}\nAnswer (C\\)"
+    assert [b.kind for b in blocks(stray_close)] == [
+        BlockKind.PARAGRAPH,
+        BlockKind.PARAGRAPH,
+        BlockKind.HEADING,
+        BlockKind.PARAGRAPH,
+    ]
+    unclosed_display = "\\[ x \\)\nNext\n\\section*{R}"
+    assert [b.kind for b in blocks(unclosed_display)] == [BlockKind.FORMULA, BlockKind.HEADING]
+    stray_group = "Values {a\n\\section*{Results}\nend}"
+    assert [b.kind for b in blocks(stray_group)][1] is BlockKind.HEADING
