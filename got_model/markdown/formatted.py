@@ -15,7 +15,7 @@ import re
 from .blocks import Block, Code, Footnote, Formula, Heading, ListItem, MarkdownOutput, Paragraph
 from .inline import Inline, Math, Strong, Text
 from .inline import to_text as inline_text
-from .latex_inline import MATH_ENVIRONMENTS, MAX_NESTING, InlineParser
+from .latex_inline import MATH_ENVIRONMENTS, MAX_NESTING, InlineParser, strip_blank_ends
 from .plain import convert_plain
 from .source import Environment, Source
 from .special import special_content
@@ -227,7 +227,7 @@ class _FormattedParser:
         if bullet and pending is None:  # a line GOT wrote as "- text" or "• text"
             pending = (depth, None)
             start = bullet.end()
-        nodes = _strip(self.inline.parse(start, stop))
+        nodes = strip_blank_ends(self.inline.parse(start, stop))
         if not nodes or not inline_text(nodes).strip():
             # Nothing to read: an empty \textbf{} or a lone \quad.
             if pending is not None and pending[1]:
@@ -265,7 +265,7 @@ class _FormattedParser:
             self.pending_item = (depth, label)
             return pos
         start, stop, after = self._argument(pos, end)
-        nodes = _strip(self.inline.parse(start, stop))
+        nodes = strip_blank_ends(self.inline.parse(start, stop))
         if not nodes:
             return after
         level = HEADING_LEVELS.get(name)
@@ -413,14 +413,3 @@ def _item_content(blocks: list[Block]) -> tuple[list[Inline], list[Block]]:
         else:
             nodes.append(Math(block.latex, display=True))
     return nodes, rest
-
-
-def _strip(nodes: list[Inline]) -> list[Inline]:
-    """Drop blank text at both ends; an empty list means there was nothing to say."""
-    if nodes and isinstance(nodes[0], Text):
-        first = nodes[0].text.lstrip()
-        nodes = ([Text(first)] if first else []) + nodes[1:]
-    if nodes and isinstance(nodes[-1], Text):
-        last = nodes[-1].text.rstrip()
-        nodes = nodes[:-1] + ([Text(last)] if last else [])
-    return nodes
