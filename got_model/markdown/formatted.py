@@ -26,7 +26,7 @@ _BLOCK_TOKEN = re.compile(
       (?P<newline>\n)
     | (?<!\\)(?:\\\\)*\\(?:
           (?P<begin>begin)[ \t]*\{
-        | (?P<end>end)[ \t]*\{[^{}\n]*\}
+        | (?P<end>end)[ \t]*\{\ *[A-Za-z@]+\*?\ *\}
         | (?P<command>title|author|date|chapter|section|subsection|subsubsection|paragraph
             |subparagraph|footnotetext|caption|item)(?![A-Za-z])\*?
         | (?P<math>[(\[])

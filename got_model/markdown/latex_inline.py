@@ -35,6 +35,7 @@ _TOKEN = re.compile(r"\\(?:[A-Za-z@]+\*?|[^A-Za-z@]|$)|[{}~]", re.DOTALL)
 _SPACE_AFTER_WORD_MACRO = re.compile(r"[ \t]*(?:\n[ \t]*)?")
 # No text macro takes more arguments; "\alpha{a}{a}{a}..." must not all go to pylatexenc.
 _MOST_ARGUMENTS = 4
+_ENVIRONMENT_NAME = re.compile(r" *[A-Za-z@]+\*? *")
 _LINE_SPACING = re.compile(r"\*?\[\s*-?[\d.]+\s*[a-z]{2}\s*\]")
 _OPTIONAL = re.compile(r"\s*\[[^\[\]{}]*\]")
 _BEFORE_GROUP = re.compile(r"\s*")
@@ -254,7 +255,7 @@ class InlineParser:
         env = self.source.environments.get(start)
         if env is None:
             group = self._group(pos, end)
-            if which == "end" and group is not None and group[1] < end:
+            if which == "end" and group and _ENVIRONMENT_NAME.fullmatch(self.text, *group[:2]):
                 return group[2]  # a stray \end{name}: markup only
             nodes.append(Text("\\" + which))  # "\begin{" with no name: keep what follows
             return pos

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # The lookbehind skips "\\\\begin": a line break followed by the word "begin".
-_ENVIRONMENTS = re.compile(r"(?<!\\)(?:\\\\)*\\(begin|end)[ \t]*\{([^{}\n]*)\}")
+_ENVIRONMENTS = re.compile(r"(?<!\\)(?:\\\\)*\\(begin|end)[ \t]*\{( *[A-Za-z@]+\*? *)\}")
 _MATH = re.compile(
     r"\\\\|\\[()\[\]]|\n(?:[ \t]*\n|[ \t]*\\(?:(?:sub)*section|title|chapter|item)\b)?"
 )
