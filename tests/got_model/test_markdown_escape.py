@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from got_model import OutputFormat, to_markdown
@@ -28,7 +28,8 @@ def expected_visible(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-@settings(max_examples=400, deadline=None)
+# The machine's speed varies a lot; generation speed is not what these tests are about.
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXT)
 def test_plain_text_renders_exactly_as_written(text: str) -> None:
     markdown = convert_plain(text).markdown

@@ -106,7 +106,7 @@ def test_markup_soup_converts_and_keeps_every_word(parts: list[str]) -> None:
         assert word in markdown
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text)
 def test_any_text_converts_in_both_modes(text: str) -> None:
     check_markdown(parse_formatted(text))
