@@ -6,7 +6,15 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from PIL import Image
+
+# CI machines are shared and their speed swings several-fold: property tests are about
+# correctness, so neither a deadline nor generation speed may fail them.
+settings.register_profile(
+    "got-loaders", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("got-loaders")
 
 
 @pytest.fixture(scope="session")
