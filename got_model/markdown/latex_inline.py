@@ -111,14 +111,20 @@ _IGNORED_WITH_ARGUMENTS = {
 }
 _TRANSPARENT = frozenset(
     "underline uline textsc textrm textsf textup textnormal mbox hbox text textmd "
-    "textcolor colorbox fbox makebox framebox mathrm centerline".split()
+    "textcolor colorbox fbox makebox framebox mathrm centerline "
+    # Block commands nested in another argument: their text, not pylatexenc's "§ TITLE".
+    "title author date chapter section subsection subsubsection paragraph subparagraph "
+    "caption footnotetext".split()
 )
 _STRONG = frozenset(["textbf", "mathbf", "boldsymbol"])
 _EMPHASIS = frozenset(["textit", "emph", "textsl", "mathit"])
 _STRONG_SWITCHES = frozenset(["bf", "bfseries"])
 _EMPHASIS_SWITCHES = frozenset(["it", "itshape", "em", "sl", "slshape"])
 # pylatexenc would write the date of the run, or a reference placeholder: keep these raw.
-_KEEP_AS_WRITTEN = frozenset(["today", "includegraphics", "input", "include"])
+# Math macros outside math stay LaTeX (pylatexenc only logs warnings for them).
+_KEEP_AS_WRITTEN = frozenset(
+    "today includegraphics input include frac nicefrac textfrac braket ketbra".split()
+)
 # Commands whose first arguments are settings, not text.
 _LEADING_SETTINGS = {"textcolor": 1, "colorbox": 1, "makebox": 0, "framebox": 0}
 
@@ -311,8 +317,8 @@ class InlineParser:
     def _styled(self, nodes: list[Inline], name: str, pos: int, end: int) -> int:
         for _ in range(_LEADING_SETTINGS.get(name, 0)):
             setting = self._group(pos, end)
-            if setting is None:
-                break
+            if setting is None or self._group(setting[2], end) is None:
+                break  # \textcolor{text} with its colour left out: the group is the text
             pos = setting[2]
         group = self._group(pos, end)
         if group is None:
@@ -414,20 +420,25 @@ class InlineParser:
 
 
 @cache
-def _pylatexenc() -> tuple[LatexNodes2Text, object]:
-    from pylatexenc.latex2text import LatexNodes2Text, get_default_latex_context_db
+def _pylatexenc() -> tuple[LatexNodes2Text, object, object]:
+    from pylatexenc.latex2text import LatexNodes2Text
+    from pylatexenc.latex2text import get_default_latex_context_db as text_macros
+    from pylatexenc.latexwalker import get_default_latex_context_db as argument_specs
 
-    return LatexNodes2Text(
-        math_mode="verbatim", strict_latex_spaces=False
-    ), get_default_latex_context_db()
+    converter = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False)
+    return converter, text_macros(), argument_specs()
 
 
 @lru_cache(maxsize=2048)  # pages repeat the same accents and symbols
 def _known_macro_text(name: str, fragment: str) -> str | None:
     """The text pylatexenc makes of a macro it knows (accents, symbols), else None."""
-    converter, db = _pylatexenc()
-    if name in _KEEP_AS_WRITTEN or db.get_macro_spec(name) is None:  # type: ignore[attr-defined]
+    converter, text_macros, argument_specs = _pylatexenc()
+    if name in _KEEP_AS_WRITTEN or text_macros.get_macro_spec(name) is None:  # type: ignore[attr-defined]
         return None
+    spec = argument_specs.get_macro_spec(name)  # type: ignore[attr-defined]
+    wants_group = spec is not None and "{" in getattr(spec.args_parser, "argspec", "")
+    if wants_group and "{" not in fragment and name[0].isalpha() and len(name) > 1:
+        return None  # "\overline x" without braces: pylatexenc would only log a warning
     try:
         text = converter.latex_to_text(fragment)
     except Exception:  # pylatexenc is tolerant, but this path must never raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from got_model.markdown import (
@@ -321,3 +323,22 @@ def test_one_unpaired_delimiter_does_not_swallow_the_page() -> None:
     assert [b.kind for b in blocks(unclosed_display)] == [BlockKind.FORMULA, BlockKind.HEADING]
     stray_group = "Values {a\n\\section*{Results}\nend}"
     assert [b.kind for b in blocks(stray_group)][1] is BlockKind.HEADING
+
+
+def test_every_text_macro_pylatexenc_knows_keeps_its_argument_and_stays_quiet(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from pylatexenc.latex2text import get_default_latex_context_db
+
+    db = get_default_latex_context_db()
+    names = {spec.macroname for cat in db.categories() for spec in db.iter_macro_specs([cat])}
+    spacing = {"hspace", "vspace"}  # lengths, dropped on purpose
+    for name in sorted(n for n in names if n.isalpha() and n not in spacing):
+        for text in (f"x \\{name}{{wq}} y", f"x \\{name}{{red}}{{wq}} y", f"x \\{name} wq y"):
+            markdown = to_markdown(text)
+            # Accents and math alphabets decorate the letters (\\d{wq} is "ẉq̣", \\mathbb
+            # makes "𝕨𝕢"); the letters themselves stay.
+            decomposed = unicodedata.normalize("NFKD", markdown)
+            letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+            assert "wq" in letters, (text, markdown)
+    assert "WARNING" not in capfd.readouterr().err
