@@ -37,6 +37,11 @@ def _line_markdown(content: tuple[Inline, ...]) -> str:
     return inline.single_line(inline.to_markdown(content))
 
 
+def _text_markdown(content: tuple[Inline, ...]) -> str:
+    """Inline content as a block of its own lines (paragraphs, footnotes)."""
+    return escape_line_starts(inline.to_markdown(content)).strip()
+
+
 @dataclass(frozen=True)
 class Heading:
     """A title or section heading; ``level`` 1 is the document title (``\\title``)."""
@@ -70,7 +75,7 @@ class Paragraph:
 
     @property
     def markdown(self) -> str:
-        return escape_line_starts(inline.to_markdown(self.content)).strip()
+        return _text_markdown(self.content)
 
 
 @dataclass(frozen=True)
@@ -137,10 +142,6 @@ class Table:
         return any(cell.colspan > 1 or cell.rowspan > 1 for row in self.rows for cell in row)
 
     @property
-    def column_count(self) -> int:
-        return _grid_width(self.rows)
-
-    @property
     def text(self) -> str:
         return "\n".join(" | ".join(cell.text for cell in row) for row in self.rows)
 
@@ -200,10 +201,6 @@ _DELIMITERS = {
     Alignment.CENTER: ":---:",
     Alignment.RIGHT: "---:",
 }
-
-
-def _grid_width(rows: tuple[tuple[TableCell, ...], ...]) -> int:
-    return len(_grid(rows)[0]) if rows else 0
 
 
 def _grid(rows: tuple[tuple[TableCell, ...], ...]) -> list[list[str]]:
@@ -289,7 +286,7 @@ class Footnote:
 
     @property
     def markdown(self) -> str:
-        body = escape_line_starts(inline.to_markdown(self.content)).strip()
+        body = _text_markdown(self.content)
         if self.label is None:
             return body
         return f"[^{self.label}]: " + body.replace("\n", "\n    ")
@@ -297,7 +294,7 @@ class Footnote:
     @property
     def unlinked_markdown(self) -> str:
         """The footnote as a paragraph led by its mark, for when no reference links it."""
-        body = escape_line_starts(inline.to_markdown(self.content)).strip()
+        body = _text_markdown(self.content)
         return f"<sup>{self.label}</sup> {body}" if self.label else body
 
 

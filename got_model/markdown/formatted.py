@@ -335,18 +335,13 @@ class _FormattedParser:
         return after
 
     def _skip_arguments(self, pos: int, end: int, count: int) -> int:
-        option = _OPTION.match(self.text, pos, end)
+        option = _OPTION.match(self.text, pos, end)  # figure[h] takes no {argument}
         if option:
             pos = option.end()
-        for _ in range(count):
-            blank = _SPACE.match(self.text, pos, end)
-            at = blank.end() if blank else pos
-            if at >= end or self.text[at] != "{":
-                break
-            close = self.source.group_end(at, end)
-            if close is None:
-                break
-            pos = close + 1
+        for argument in self.source.arguments(pos, end, count):
+            if not argument.closed:
+                break  # keep the body: an unclosed argument would swallow it
+            pos = argument.after
         return pos
 
     def _list(self, env: Environment, body_end: int, out: list[Block], depth: int) -> None:

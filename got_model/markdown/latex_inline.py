@@ -18,7 +18,7 @@ from .inline import (
     Text,
     to_text,
 )
-from .source import Source
+from .source import Argument, Source
 
 if TYPE_CHECKING:
     from pylatexenc.latex2text import LatexNodes2Text
@@ -296,23 +296,10 @@ class InlineParser:
             pos += 1
         return pos
 
-    def _group(self, pos: int, end: int) -> tuple[int, int, int] | None:
-        """The ``{...}`` argument at ``pos``, blanks and ``[options]`` skipped.
-
-        Returns (content start, content stop, where to go on), or None if there is none.
-        """
-        optional = _OPTIONAL.match(self.text, pos, end)
-        if optional:
-            pos = optional.end()
-        blank = _BEFORE_GROUP.match(self.text, pos, end)
-        if blank:
-            pos = blank.end()
-        if pos >= end or self.text[pos] != "{":
-            return None
-        close = self.source.group_end(pos, end)
-        if close is None:
-            return (pos + 1, end, end)  # unclosed: the argument runs to the end of the span
-        return (pos + 1, close, close + 1)
+    def _group(self, pos: int, end: int) -> Argument | None:
+        """The ``{...}`` argument at ``pos`` (blanks and ``[options]`` skipped), if any."""
+        found = self.source.arguments(pos, end, 1)
+        return found[0] if found else None
 
     def _styled(self, nodes: list[Inline], name: str, pos: int, end: int) -> int:
         for _ in range(_LEADING_SETTINGS.get(name, 0)):

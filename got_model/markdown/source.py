@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # The lookbehind skips "\\\\begin": a line break followed by the word "begin".
@@ -16,6 +17,22 @@ _ENVIRONMENTS = re.compile(r"(?<!\\)(?:\\\\)*\\(begin|end)[ \t]*\{( *[A-Za-z@]+\
 _MATH = re.compile(
     r"\\\\|\\[()\[\]]|\n(?:[ \t]*\n|[ \t]*\\(?:(?:sub)*section|title|chapter|item)\b)?"
 )
+
+
+_OPTION = re.compile(r"\s*\[[^\[\]{}]*\]")
+_BLANKS = re.compile(r"\s*")
+
+
+class Argument(NamedTuple):
+    """A ``{...}`` argument: its content is ``text[start:stop]``; parsing goes on at ``after``.
+
+    An argument GOT never closed runs to the end of the span it was read in.
+    """
+
+    start: int
+    stop: int
+    after: int
+    closed: bool
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,29 @@ class Source:
             elif opened is not None and token == closer:
                 self.math[opened] = match.start()
                 opened = None
+
+    def arguments(self, pos: int, end: int, count: int) -> list[Argument]:
+        """Up to ``count`` ``{arguments}`` from ``pos``, blanks and ``[options]`` skipped.
+
+        Stops at the first thing that is not an argument, and after one left unclosed.
+        """
+        text = self.text
+        found: list[Argument] = []
+        while len(found) < count:
+            option = _OPTION.match(text, pos, end)
+            while option:
+                pos = option.end()
+                option = _OPTION.match(text, pos, end)
+            pos = _BLANKS.match(text, pos, end).end()  # type: ignore[union-attr]
+            if pos >= end or text[pos] != "{":
+                break
+            close = self.group_end(pos, end)
+            if close is None:
+                found.append(Argument(pos + 1, end, end, closed=False))
+                break
+            found.append(Argument(pos + 1, close, close + 1, closed=True))
+            pos = close + 1
+        return found
 
     def group_end(self, open_brace: int, limit: int) -> int | None:
         """Offset of the ``}`` closing the ``{`` at ``open_brace``, if it is before ``limit``."""

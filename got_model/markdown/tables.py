@@ -28,21 +28,14 @@ def parse_tabular(env: Environment, parser: InlineParser, body_end: int) -> Tabl
     text = parser.text
     source = parser.source
     body = env.body_start
-    # Skip [t] placement, a tabularx/tabular* width, then read the column spec.
+    # Skip [t] placement and a tabularx/tabular* width, then read the column spec.
     spec = ""
-    optional = re.compile(r"\s*\[[^\]\n]*\]").match(text, body, body_end)
-    if optional:
-        body = optional.end()
-    for _ in range(
-        2 if env.name.rstrip("*") in ("tabularx", "tabulary") or env.name == "tabular*" else 1
-    ):
-        blank = re.compile(r"\s*").match(text, body, body_end)
-        at = blank.end() if blank else body
-        close = source.group_end(at, body_end) if at < body_end and text[at] == "{" else None
-        if close is None:
+    width_first = env.name.rstrip("*") in ("tabularx", "tabulary") or env.name == "tabular*"
+    for argument in source.arguments(body, body_end, 2 if width_first else 1):
+        if not argument.closed:
             break
-        spec = text[at + 1 : close]
-        body = close + 1
+        spec = text[argument.start : argument.stop]
+        body = argument.after
     rows = _split_rows(parser, body, body_end)
     return Table(
         rows=_build_rows(parser, rows),
@@ -135,7 +128,7 @@ def _cell(parser: InlineParser, raw: str) -> TableCell:
         match = _SPAN.match(text, start, stop)
         if match is None:
             break
-        groups = _groups(source, match.end(), stop, 3)
+        groups = source.arguments(match.end(), stop, 3)
         if len(groups) < 3:
             break
         number = _NUMBER.search(text, groups[0][0], groups[0][1])
@@ -156,65 +149,8 @@ def _cell(parser: InlineParser, raw: str) -> TableCell:
     return TableCell(tuple(nodes), colspan=colspan, rowspan=rowspan)
 
 
-def _groups(source: Source, pos: int, stop: int, count: int) -> list[tuple[int, int, int]]:
-    """Up to ``count`` brace arguments from ``pos``: (content start, content end, after)."""
-    text = source.text
-    groups: list[tuple[int, int, int]] = []
-    while len(groups) < count:
-        while pos < stop and text[pos].isspace():
-            pos += 1
-        if pos < stop and text[pos] == "[":
-            bracket = text.find("]", pos, stop)
-            if bracket == -1:
-                break
-            pos = bracket + 1
-            continue
-        if pos >= stop or text[pos] != "{":
-            break
-        close = source.group_end(pos, stop)
-        if close is None:
-            groups.append((pos + 1, stop, stop))
-            break
-        groups.append((pos + 1, close, close + 1))
-        pos = close + 1
-    return groups
-
-
-def _arguments(text: str, count: int) -> tuple[list[str], str]:
-    """Read up to ``count`` brace groups (an ``[option]`` in between is skipped)."""
-    args: list[str] = []
-    pos = 0
-    while len(args) < count:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos < len(text) and text[pos] == "[":
-            close = text.find("]", pos)
-            if close == -1:
-                break
-            pos = close + 1
-            continue
-        if pos >= len(text) or text[pos] != "{":
-            break
-        depth = 0
-        for index in range(pos, len(text)):
-            char = text[index]
-            if char == "\\":
-                continue
-            if char == "{" and text[index - 1] != "\\":
-                depth += 1
-            elif char == "}" and text[index - 1] != "\\":
-                depth -= 1
-                if depth == 0:
-                    args.append(text[pos + 1 : index])
-                    pos = index + 1
-                    break
-        else:
-            args.append(text[pos + 1 :])
-            pos = len(text)
-    return args, text[pos:]
-
-
 def _alignments(spec: str) -> tuple[Alignment | None, ...]:
+    source = Source.scan(spec)
     aligns: list[Alignment | None] = []
     pos = 0
     while pos < len(spec):
@@ -222,31 +158,17 @@ def _alignments(spec: str) -> tuple[Alignment | None, ...]:
         pos += 1
         if char in _ALIGN:
             aligns.append(_ALIGN[char])
-        elif char in "pmbX":
-            aligns.append(Alignment.LEFT)
-            if pos < len(spec) and spec[pos] == "{":
-                pos = _skip_group(spec, pos)
-        elif char in "@!><":
-            if pos < len(spec) and spec[pos] == "{":
-                pos = _skip_group(spec, pos)
-        elif char == "*":
-            args, rest = _arguments(spec[pos:], 2)
-            if len(args) == 2:
-                number = _NUMBER.search(args[0])
+        elif char in "pmbX@!><":
+            if char in "pmbX":
+                aligns.append(Alignment.LEFT)
+            if spec.startswith("{", pos):  # p{3cm}, @{}: a width or a separator
+                pos = source.arguments(pos, len(spec), 1)[0].after
+        elif char == "*":  # *{3}{c} repeats a spec
+            arguments = source.arguments(pos, len(spec), 2)
+            if len(arguments) == 2:
+                count, repeated = arguments
+                number = _NUMBER.search(spec, count.start, count.stop)
                 times = min(int(number.group()), 64) if number else 1
-                inner = _alignments(args[1])
-                aligns.extend(inner * max(times, 0))
-                pos = len(spec) - len(rest)
+                aligns.extend(_alignments(spec[repeated.start : repeated.stop]) * max(times, 0))
+                pos = repeated.after
     return tuple(aligns)
-
-
-def _skip_group(spec: str, pos: int) -> int:
-    depth = 0
-    for index in range(pos, len(spec)):
-        if spec[index] == "{":
-            depth += 1
-        elif spec[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return len(spec)
