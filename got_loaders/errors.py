@@ -1,0 +1,50 @@
+"""Errors about the documents being loaded, each naming the file and, where known, the page."""
+
+from __future__ import annotations
+
+from got_model.errors import GOTError
+
+
+class DocumentError(GOTError):
+    """A document, or one page of it, cannot be read.
+
+    Attributes:
+        source: the file's name (a path, or a label for bytes and file objects).
+        page: the 1-based page number, or ``None`` when the whole document failed.
+        reason: what went wrong and what the user can do, without the location.
+    """
+
+    def __init__(self, source: str, reason: str, *, page: int | None = None) -> None:
+        self.source = source
+        self.page = page
+        self.reason = reason
+        where = source if page is None else f"{source}, page {page}"
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only ``page`` would otherwise be lost when the error crosses a process boundary.
+        return (_rebuild, (type(self), self.source, self.reason, self.page))
+
+
+def _rebuild(cls: type[DocumentError], source: str, reason: str, page: int | None) -> DocumentError:
+    return cls(source, reason, page=page)
+
+
+class UnsupportedFormatError(DocumentError, ValueError):
+    """The input is neither a PDF nor an image format Pillow can read."""
+
+
+class PasswordError(DocumentError, PermissionError):
+    """The PDF is encrypted and no password, or a wrong one, was given."""
+
+
+class PageSelectionError(DocumentError, ValueError):
+    """A page selection names pages the document does not have."""
+
+
+class PageRenderError(DocumentError):
+    """The document opened but one page could not be rendered or decoded."""
+
+
+class InvalidPagesError(GOTError, ValueError):
+    """A ``pages=`` argument is malformed (checked before any file is opened)."""

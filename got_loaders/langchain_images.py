@@ -1,0 +1,96 @@
+"""``GOTImageBlobParser``: GOT as the image parser of LangChain's own PDF loaders.
+
+Kept apart from ``got_loaders.langchain`` because it subclasses langchain-community's
+``BaseImageBlobParser``, and importing langchain-community takes seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING
+
+from got_model.engine import OCREngine
+from got_model.errors import MissingExtraError, ModelNotAvailableError
+from got_model.images import to_rgb
+from got_model.tasks import OCRTask
+
+from .content import PageContent, page_text, resolve_task
+from .engines import engine_or_default
+from .extras import import_extra
+from .options import parse_option
+from .pages import render_scale
+from .pipeline import DocumentSkippedWarning, OnError
+
+import_extra("langchain_community", "GOTImageBlobParser")
+
+from langchain_community.document_loaders.parsers.images import (  # noqa: E402
+    BaseImageBlobParser,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+logger = logging.getLogger("got_loaders")
+
+DEFAULT_MIN_IMAGE_SIZE = 16
+
+
+class GOTImageBlobParser(BaseImageBlobParser):
+    """Read images with GOT-OCR 2.0 for LangChain's PDF loaders.
+
+    Example:
+        >>> PyMuPDFLoader(  # doctest: +SKIP
+        ...     "report.pdf", extract_images=True, images_parser=GOTImageBlobParser()
+        ... ).load()
+
+    Args:
+        engine: the OCR engine; default the shared ``GOTEngine()``.
+        task: ``"formatted"`` (default), ``"plain"`` or any ``OCRTask``.
+        content: ``"markdown"``, ``"text"`` or ``"raw"``.
+        min_image_size: images narrower or shorter than this many pixels (icons, rules,
+            bullets) give empty text instead of an OCR call.
+        on_error: ``"raise"``, or ``"skip"`` / ``"warn"`` to give an unreadable image empty
+            text and go on.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: OCREngine | None = None,
+        task: OCRTask | str = "formatted",
+        content: PageContent | str = PageContent.MARKDOWN,
+        min_image_size: int = DEFAULT_MIN_IMAGE_SIZE,
+        on_error: OnError | str = OnError.RAISE,
+    ) -> None:
+        super().__init__()
+        self.engine = engine_or_default(engine)
+        self.task = resolve_task(task)
+        self.content = parse_option(PageContent, content, "content")
+        self.min_image_size = min_image_size
+        self.on_error = parse_option(OnError, on_error, "on_error")
+
+    def _analyze_image(self, img: Image.Image) -> str:
+        if min(img.size) < self.min_image_size:
+            return ""
+        try:
+            image = to_rgb(img)
+            scale = render_scale(image.width, image.height, self.task)
+            if scale < 1.0:
+                from PIL import Image
+
+                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+                image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            result = self.engine.recognize(image, self.task)
+        except (ModelNotAvailableError, MissingExtraError):
+            raise
+        except Exception as exc:
+            if self.on_error is OnError.RAISE:
+                raise
+            logger.warning("Skipped an embedded image: %s", exc)
+            if self.on_error is OnError.WARN:
+                warnings.warn(
+                    f"Skipped an embedded image: {exc}", DocumentSkippedWarning, stacklevel=2
+                )
+            return ""
+        return page_text(result, self.content)

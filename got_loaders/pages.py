@@ -1,0 +1,166 @@
+"""Pages: what every adapter reads from a document, rendered at the size GOT consumes."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from got_model.tasks import OCRTask
+
+from .documents import SourceDocument
+from .errors import UnsupportedFormatError
+from .selection import PageSelection
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+GOT_PATCH_SIZE = 1024  # GOT's encoder reads 1024x1024 pixels per patch
+
+MetadataValue = str | int | float | bool
+"""Metadata values stay flat scalars: vector stores such as Chroma reject nested values."""
+
+
+class DocumentKind(str, Enum):
+    """How a document is read."""
+
+    PDF = "pdf"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One document as the pipeline sees it.
+
+    Attributes:
+        source: its name (see ``SourceDocument.name``).
+        file_path: the path, or None for bytes and file objects.
+        kind: PDF or image.
+        total_pages: pages (or image frames) in the whole document, selected or not.
+        metadata: the document's own metadata, lower-case keys, flat scalar values.
+        position: where it came in the list of inputs (0-based).
+    """
+
+    source: str
+    file_path: str | None
+    kind: DocumentKind
+    total_pages: int
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    position: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One rendered page.
+
+    Attributes:
+        document: the document it belongs to.
+        index: 0-based position in the document.
+        label: the page label printed on the page when the PDF defines one (e.g. "iv"),
+            else the 1-based number as text.
+        image: the page, at the size GOT consumes (see ``render_scale``).
+    """
+
+    document: DocumentInfo
+    index: int
+    label: str
+    image: Image.Image
+
+    @property
+    def number(self) -> int:
+        """1-based page number."""
+        return self.index + 1
+
+
+class PageSource(ABC):
+    """An open document that renders its pages one at a time. Use it as a context manager."""
+
+    info: DocumentInfo
+
+    @abstractmethod
+    def render(self, index: int) -> Page:
+        """Render page ``index`` (0-based).
+
+        Raises:
+            PageRenderError: if this page cannot be rendered; other pages may still work.
+        """
+
+    def indices(self, selection: PageSelection | None) -> list[int]:
+        """The 0-based pages to read: all of them, or the selection's."""
+        if selection is None:
+            return list(range(self.info.total_pages))
+        return selection.indices(self.info.total_pages, self.info.source)
+
+    def close(self) -> None:  # noqa: B027  (sources holding nothing open need not override)
+        """Release the document."""
+
+    def __enter__(self) -> PageSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_document(
+    document: SourceDocument,
+    task: OCRTask,
+    *,
+    password: str | None = None,
+    position: int = 0,
+) -> PageSource:
+    """Open a PDF or an image (recognised by its content, not its name) for rendering.
+
+    Raises:
+        DocumentError: if the file cannot be read; ``PasswordError`` for an encrypted PDF
+            without the right password; ``UnsupportedFormatError`` for anything else.
+    """
+    head = document.head()
+    if b"%PDF-" in head:
+        from .pdf import PdfSource
+
+        return PdfSource(document, task, password=password, position=position)
+    if not head:
+        raise UnsupportedFormatError(document.name, "The file is empty.")
+    from .images import ImageSource
+
+    return ImageSource(document, task, position=position)
+
+
+def render_scale(width: float, height: float, task: OCRTask) -> float:
+    """The factor that brings a ``width`` x ``height`` page to the pixels GOT will use.
+
+    GOT reads one 1024x1024 patch, so the longest side becomes 1024. With multi-crop, the page
+    is tiled on the grid GOT's processor will choose, so it is rendered large enough to fill
+    that grid: the processor then only ever shrinks it.
+    """
+    if not task.crop_to_patches:
+        return GOT_PATCH_SIZE / max(width, height)
+    columns, rows = tile_grid(width / height, task.max_patches)
+    return max(columns * GOT_PATCH_SIZE / width, rows * GOT_PATCH_SIZE / height)
+
+
+def tile_grid(aspect_ratio: float, max_patches: int) -> tuple[int, int]:
+    """(columns, rows) of the multi-crop grid whose shape is closest to ``aspect_ratio``.
+
+    The rule of transformers' ``get_optimal_tiled_canvas``; among equally close grids the
+    largest wins, so a page rendered for it keeps that grid in the processor.
+    """
+    best, best_diff = (1, 1), math.inf
+    grids = sorted(
+        {(c, r) for c in range(1, max_patches + 1) for r in range(1, max_patches // c + 1)},
+        key=lambda grid: grid[0] * grid[1],
+    )
+    for columns, rows in grids:
+        diff = abs(aspect_ratio - columns / rows)
+        if diff <= best_diff:
+            best, best_diff = (columns, rows), diff
+    return best

@@ -1,0 +1,141 @@
+"""PDF pages through PyMuPDF, rendered straight to the size GOT consumes."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime
+from typing import Any
+
+from got_model.tasks import OCRTask
+
+from .documents import SourceDocument
+from .errors import DocumentError, PageRenderError, PasswordError
+from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_scale
+
+# MuPDF keeps global state and PyMuPDF is not thread-safe, even across documents. Loaders
+# render on background threads, so every call into PyMuPDF holds this lock.
+_PYMUPDF_LOCK = threading.RLock()
+
+_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?")
+_DROPPED_KEYS = frozenset({"encryption"})  # says how the file was protected: no use downstream
+
+
+class PdfSource(PageSource):
+    """An open PDF. Pages render one at a time, under PyMuPDF's lock."""
+
+    def __init__(
+        self,
+        document: SourceDocument,
+        task: OCRTask,
+        *,
+        password: str | None = None,
+        position: int = 0,
+    ) -> None:
+        import pymupdf
+
+        self._task = task
+        name = document.name
+        with _PYMUPDF_LOCK:
+            try:
+                if document.path is not None:
+                    pdf = pymupdf.open(document.path, filetype="pdf")
+                else:
+                    pdf = pymupdf.open(stream=document.data, filetype="pdf")
+            except (RuntimeError, ValueError) as exc:  # pymupdf.FileDataError is a RuntimeError
+                raise DocumentError(name, f"Cannot open the PDF: {exc}.") from exc
+            try:
+                _unlock(pdf, name, password)
+                total = pdf.page_count
+                metadata = pdf_metadata(pdf.metadata or {})
+            except BaseException:
+                pdf.close()
+                raise
+        self._pdf = pdf
+        self.info = DocumentInfo(
+            source=name,
+            file_path=document.file_path,
+            kind=DocumentKind.PDF,
+            total_pages=total,
+            metadata=metadata,
+            position=position,
+        )
+
+    def render(self, index: int) -> Page:
+        from PIL import Image
+
+        with _PYMUPDF_LOCK:
+            try:
+                pdf_page = self._pdf.load_page(index)
+                rect = pdf_page.rect  # already rotated by the page's /Rotate
+                if rect.width <= 0 or rect.height <= 0:
+                    raise ValueError(f"the page has an empty size ({rect.width}x{rect.height} pt)")
+                scale = render_scale(rect.width, rect.height, self._task)
+                import pymupdf
+
+                pixmap = pdf_page.get_pixmap(
+                    matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
+                )
+                image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+                label = pdf_page.get_label() or str(index + 1)
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                raise PageRenderError(
+                    self.info.source, f"Cannot render the page: {exc}.", page=index + 1
+                ) from exc
+        return Page(document=self.info, index=index, label=label, image=image)
+
+    def close(self) -> None:
+        with _PYMUPDF_LOCK:
+            self._pdf.close()
+
+
+def _unlock(pdf: Any, name: str, password: str | None) -> None:
+    if not pdf.needs_pass:
+        return
+    if password is None:
+        raise PasswordError(name, "The PDF is encrypted: pass its password with password=...")
+    if not pdf.authenticate(password):
+        raise PasswordError(name, "The password does not open this PDF.")
+
+
+def pdf_metadata(raw: dict[str, Any]) -> dict[str, MetadataValue]:
+    """PyMuPDF's document metadata as LangChain's PDF loaders shape it.
+
+    Keys are lower-cased (``creationDate`` becomes ``creationdate``); PDF dates become ISO 8601
+    when they parse; ``creationdate``, ``creator`` and ``producer`` are always present, empty
+    when the file has none.
+    """
+    metadata: dict[str, MetadataValue] = {"creationdate": "", "creator": "", "producer": ""}
+    for key, value in raw.items():
+        key = key.lower()
+        if key in _DROPPED_KEYS or value is None:
+            continue
+        text = str(value).strip()
+        metadata[key] = pdf_date(text) if key in {"creationdate", "moddate"} else text
+    return metadata
+
+
+def pdf_date(value: str) -> str:
+    """``D:20240102030405+01'00'`` -> ``2024-01-02T03:04:05+01:00``; anything else unchanged."""
+    match = _PDF_DATE.match(value)
+    if match is None:
+        return value
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+        )
+    except ValueError:
+        return value
+    text = moment.isoformat()
+    if zone == "Z":
+        return text + "+00:00"
+    if zone:
+        digits = zone.replace("'", "")
+        return f"{text}{digits[:3]}:{digits[3:5]}"
+    return text

@@ -1,0 +1,236 @@
+"""The one page pipeline every adapter shares: documents -> rendered pages -> engine batches.
+
+A background thread opens the documents and renders their pages into a bounded queue while the
+engine reads the previous batch; batches fill across page and file boundaries. Everything is
+lazy: a 1,000-page PDF holds at most ``prefetch`` rendered pages and one batch in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from got_model.engine import OCREngine
+from got_model.errors import GOTError, MissingExtraError, ModelNotAvailableError
+from got_model.results import OCRResult
+from got_model.tasks import OCRRequest, OCRTask
+
+from .documents import DocumentInput, SourceDocument
+from .errors import DocumentError
+from .options import parse_option
+from .pages import Page, open_document
+from .selection import PageSelection
+
+logger = logging.getLogger("got_loaders")
+
+DEFAULT_BATCH_SIZE = 8
+_POLL_SECONDS = 0.1
+
+
+class OnError(str, Enum):
+    """What a loader does with a document or page it cannot read."""
+
+    RAISE = "raise"
+    """Stop with the error (after yielding every page before it)."""
+    SKIP = "skip"
+    """Log the error on the ``got_loaders`` logger and go on with the next page or file."""
+    WARN = "warn"
+    """Like ``SKIP``, and also issue a ``DocumentSkippedWarning``."""
+
+
+class DocumentSkippedWarning(UserWarning):
+    """A document or page was skipped because it could not be read (``on_error="warn"``)."""
+
+
+class RecognitionError(DocumentError):
+    """The engine failed on this page."""
+
+
+@dataclass(frozen=True, eq=False)
+class PageResult:
+    """A page and what the engine read on it."""
+
+    page: Page
+    result: OCRResult
+
+
+@dataclass(frozen=True)
+class _Crash:
+    """An unexpected exception in the render thread, re-raised in the caller's thread."""
+
+    error: BaseException
+
+
+_DONE = object()
+
+
+class PagePipeline:
+    """Render pages ahead on a thread and run them through an engine in batches.
+
+    Args:
+        engine: any ``OCREngine``.
+        task: the task run on every page; it also sets the render size (multi-crop renders
+            larger).
+        batch_size: pages per ``recognize_batch`` call, filled across files.
+        pages: the pages to read in each document (None: all).
+        password: for encrypted PDFs.
+        on_error: what to do with a file or page that cannot be read or recognised.
+        prefetch: rendered pages waiting at most for the engine (default: two batches).
+    """
+
+    def __init__(
+        self,
+        engine: OCREngine,
+        task: OCRTask,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        pages: PageSelection | None = None,
+        password: str | None = None,
+        on_error: OnError | str = OnError.RAISE,
+        prefetch: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        self.engine = engine
+        self.task = task
+        self.batch_size = batch_size
+        self.pages = pages
+        self.password = password
+        self.on_error = parse_option(OnError, on_error, "on_error")
+        self.prefetch = prefetch if prefetch is not None else 2 * batch_size
+        if self.prefetch < 1:
+            raise ValueError(f"prefetch must be at least 1, got {self.prefetch}.")
+
+    def run(self, documents: Iterable[DocumentInput]) -> Iterator[PageResult]:
+        """Yield one ``PageResult`` per page read, in document and page order."""
+        pending: queue.Queue[object] = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=self._render_all,
+            args=(documents, pending, stop),
+            name="got-loaders-render",
+            daemon=True,
+        )
+        producer.start()
+        waiting: list[Page | DocumentError] = []
+        page_count = 0
+        try:
+            while True:
+                item = pending.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, _Crash):
+                    raise item.error
+                assert isinstance(item, (Page, DocumentError))
+                waiting.append(item)
+                if isinstance(item, Page):
+                    page_count += 1
+                elif self.on_error is OnError.RAISE:
+                    # Read what came before the error, then stop: no OCR on pages after it.
+                    yield from self._flush(waiting)
+                    waiting, page_count = [], 0
+                if page_count >= self.batch_size:
+                    yield from self._flush(waiting)
+                    waiting, page_count = [], 0
+            yield from self._flush(waiting)
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    pending.get(timeout=_POLL_SECONDS)
+            producer.join()
+
+    def _render_all(
+        self,
+        documents: Iterable[DocumentInput],
+        pending: queue.Queue[object],
+        stop: threading.Event,
+    ) -> None:
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    pending.put(item, timeout=_POLL_SECONDS)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            for position, document in enumerate(documents):
+                if stop.is_set():
+                    return
+                for item in self._render_document(SourceDocument.from_input(document), position):
+                    if stop.is_set() or not put(item):
+                        return
+            put(_DONE)
+        except BaseException as exc:  # a bug or an interrupt: hand it to the caller's thread
+            put(_Crash(exc))
+
+    def _render_document(
+        self, document: SourceDocument, position: int
+    ) -> Iterator[Page | DocumentError]:
+        try:
+            source = open_document(document, self.task, password=self.password, position=position)
+        except DocumentError as error:
+            yield error
+            return
+        with source:
+            try:
+                indices = source.indices(self.pages)
+            except DocumentError as error:
+                yield error
+                return
+            for index in indices:
+                try:
+                    yield source.render(index)
+                except DocumentError as error:
+                    yield error
+
+    def _flush(self, items: Sequence[Page | DocumentError]) -> Iterator[PageResult]:
+        pages = [item for item in items if isinstance(item, Page)]
+        outcomes = iter(self._recognize(pages)) if pages else iter(())
+        for item in items:
+            outcome = next(outcomes) if isinstance(item, Page) else item
+            if isinstance(outcome, PageResult):
+                yield outcome
+            else:
+                self._report(outcome)
+
+    def _recognize(self, pages: Sequence[Page]) -> list[PageResult | DocumentError]:
+        try:
+            return [PageResult(p, r) for p, r in zip(pages, self._run_engine(pages), strict=True)]
+        except (ModelNotAvailableError, MissingExtraError):
+            raise  # no page can succeed: never worth retrying page by page
+        except Exception as exc:
+            if self.on_error is OnError.RAISE:
+                raise
+            if len(pages) == 1:
+                page = pages[0]
+                return [
+                    RecognitionError(page.document.source, f"OCR failed: {exc}", page=page.number)
+                ]
+            # Find the page at fault: every other page of the batch still gets read.
+            return [outcome for page in pages for outcome in self._recognize([page])]
+
+    def _run_engine(self, pages: Sequence[Page]) -> list[OCRResult]:
+        requests = [OCRRequest((page.image,), self.task) for page in pages]
+        results = self.engine.recognize_batch(requests)
+        if len(results) != len(requests):
+            raise GOTError(
+                f"{type(self.engine).__name__}.recognize_batch returned {len(results)} results "
+                f"for {len(requests)} requests."
+            )
+        return results
+
+    def _report(self, error: DocumentError) -> None:
+        if self.on_error is OnError.RAISE:
+            raise error
+        logger.warning("Skipped %s", error)
+        if self.on_error is OnError.WARN:
+            warnings.warn(f"Skipped {error}", DocumentSkippedWarning, stacklevel=4)

@@ -1,0 +1,110 @@
+"""Page selection: which pages of each document to read, written as users count them (from 1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import InvalidPagesError, PageSelectionError
+
+PagesArgument = int | str | range | Iterable[int | str] | None
+"""What ``pages=`` accepts: ``3``, ``"1-3,7,10-"``, ``[1, 2, "5-6"]``, ``range(1, 4)`` or None."""
+
+_PART = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d*)\s*)?$")
+
+
+@dataclass(frozen=True)
+class PageSelection:
+    """1-based page numbers and ranges; ``None`` as an end means "to the last page".
+
+    Pages are read in document order, each once, whatever order the selection lists them in.
+    """
+
+    ranges: tuple[tuple[int, int | None], ...] = ()
+
+    @classmethod
+    def parse(cls, pages: PagesArgument | PageSelection) -> PageSelection | None:
+        """Parse a ``pages=`` argument; ``None`` selects every page.
+
+        Raises:
+            InvalidPagesError: on a page below 1, a reversed range or text that is not a range.
+        """
+        if pages is None or isinstance(pages, PageSelection):
+            return pages
+        if isinstance(pages, bool):
+            raise InvalidPagesError(f"pages must be page numbers or ranges, got {pages!r}.")
+        if isinstance(pages, range):
+            if pages.step != 1 or not pages:
+                raise InvalidPagesError(f"pages={pages!r} must be a non-empty range with step 1.")
+            return cls(((_first(pages.start, pages), pages.stop - 1),))
+        items: Iterable[int | str] = [pages] if isinstance(pages, (int, str)) else pages
+        ranges: list[tuple[int, int | None]] = []
+        try:
+            for item in items:
+                ranges.extend(_parse_item(item))
+        except TypeError:
+            raise InvalidPagesError(
+                f"pages must be page numbers or ranges, got {pages!r}."
+            ) from None
+        if not ranges:
+            raise InvalidPagesError(f"pages={pages!r} selects no page.")
+        return cls(tuple(ranges))
+
+    def indices(self, total_pages: int, source: str) -> list[int]:
+        """The 0-based indices selected in a document of ``total_pages`` pages, in order.
+
+        Raises:
+            PageSelectionError: if a selected page is past the end of the document.
+        """
+        chosen: set[int] = set()
+        for first, last in self.ranges:
+            end = total_pages if last is None else last
+            if first > total_pages or end > total_pages:
+                raise PageSelectionError(
+                    source,
+                    f"pages={self} asks for page {max(first, end)}, but the document has "
+                    f"{total_pages} page{'s' if total_pages != 1 else ''}.",
+                )
+            chosen.update(range(first - 1, end))
+        return sorted(chosen)
+
+    def __str__(self) -> str:
+        return ",".join(
+            f"{first}-" if last is None else str(first) if first == last else f"{first}-{last}"
+            for first, last in self.ranges
+        )
+
+
+def _first(start: int, pages: object) -> int:
+    if start < 1:
+        raise InvalidPagesError(f"Pages are numbered from 1, got {pages!r}.")
+    return start
+
+
+def _parse_item(item: int | str) -> list[tuple[int, int | None]]:
+    if isinstance(item, bool):
+        raise TypeError
+    if isinstance(item, int):
+        return [(_first(item, item), item)]
+    if not isinstance(item, str):
+        raise TypeError
+    parsed: list[tuple[int, int | None]] = []
+    for part in item.split(","):
+        match = _PART.match(part)
+        if match is None:
+            raise InvalidPagesError(
+                f"Cannot read page range {part.strip()!r}: write pages as '3', '1-5' or '7-' "
+                "(from page 7 to the end), separated by commas."
+            )
+        first = _first(int(match.group(1)), part.strip())
+        if match.group(2) is None:
+            parsed.append((first, first))
+        elif not match.group(3):
+            parsed.append((first, None))
+        else:
+            last = int(match.group(3))
+            if last < first:
+                raise InvalidPagesError(f"Page range {part.strip()!r} runs backwards.")
+            parsed.append((first, last))
+    return parsed
