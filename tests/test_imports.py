@@ -19,6 +19,9 @@ HEAVY = (
     "numpy",
     "pylatexenc",
     "markdown_it",
+    "pymupdf",
+    "fitz",
+    "langchain_community",
 )
 
 
@@ -34,6 +37,38 @@ def test_import_pulls_in_nothing_heavy_and_prints_nothing(package: str) -> None:
     )
     assert done.stdout == "[]"
     assert done.stderr == ""
+
+
+def test_langchain_adapter_imports_only_langchain_core() -> None:
+    code = (
+        "import sys, got_loaders.langchain\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'transformers', 'langchain_community', 'pymupdf'))\n"
+        "print(heavy, end='')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert (done.stdout, done.stderr) == ("[]", "")
+
+
+def test_langchain_names_resolve_lazily_from_the_package() -> None:
+    import got_loaders
+    from got_loaders import langchain
+
+    assert got_loaders.GOTPDFLoader is langchain.GOTPDFLoader
+    assert got_loaders.GOTImageBlobParser is langchain.GOTImageBlobParser
+    with pytest.raises(AttributeError, match="NoSuchLoader"):
+        _ = got_loaders.NoSuchLoader  # type: ignore[attr-defined]
+
+
+def test_langchain_adapter_without_langchain_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_core", None)
+    monkeypatch.delitem(sys.modules, "got_loaders.langchain", raising=False)
+    with pytest.raises(MissingExtraError, match=r"got-loaders\[langchain\]"):
+        import got_loaders.langchain  # noqa: F401
 
 
 def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
