@@ -15,6 +15,7 @@ from .documents import DocumentInput, SourceDocument
 from .engines import default_engine
 from .errors import (
     DocumentError,
+    DocumentNotFoundError,
     InvalidPagesError,
     PageRenderError,
     PageSelectionError,
@@ -48,6 +49,7 @@ __all__ = [
     "DocumentInfo",
     "DocumentInput",
     "DocumentKind",
+    "DocumentNotFoundError",
     "DocumentSkippedWarning",
     "GOTEngine",
     "GOTImageBlobParser",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from .errors import DocumentError
+from .errors import DocumentError, DocumentNotFoundError
 
 DocumentInput = Union[
     str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, "SourceDocument"
@@ -76,9 +76,9 @@ class SourceDocument:
             with self.path.open("rb") as file:
                 return file.read(size)
         except FileNotFoundError:
-            raise DocumentError(self.name, "No such file.") from None
+            raise DocumentNotFoundError(self.name, "No such file.") from None
         except IsADirectoryError:
-            raise DocumentError(
+            raise DocumentNotFoundError(
                 self.name, "This is a directory: pass the files in it, or use GenericLoader."
             ) from None
         except OSError as exc:

@@ -30,6 +30,10 @@ def _rebuild(cls: type[DocumentError], source: str, reason: str, page: int | Non
     return cls(source, reason, page=page)
 
 
+class DocumentNotFoundError(DocumentError, FileNotFoundError):
+    """The path does not exist, or is a directory."""
+
+
 class UnsupportedFormatError(DocumentError, ValueError):
     """The input is neither a PDF nor an image format Pillow can read."""
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import warnings
+from typing import TYPE_CHECKING, BinaryIO
 
 from got_model.images import to_rgb
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
 from .errors import DocumentError, PageRenderError, UnsupportedFormatError
-from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_scale
+from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_size
 
-# Formats whose every frame is a page; in other formats (animated GIF, WebP, PNG) only the
-# first frame is the picture itself.
-MULTI_PAGE_FORMATS = frozenset({"TIFF", "MPO"})
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Only in TIFF is every frame a page. Other formats' extra frames are animation (GIF, WebP,
+# APNG) or a camera's preview pictures (MPO, a JPEG variant): the first frame is the picture.
+MULTI_PAGE_FORMATS = frozenset({"TIFF"})
 
 
 class ImageSource(PageSource):
@@ -24,12 +27,12 @@ class ImageSource(PageSource):
 
         self._task = task
         name = document.name
-        stream = document.stream()
+        stream: BinaryIO = document.stream()
         try:
-            with warnings.catch_warnings():
-                # Pillow only warns between its bomb limit and twice it; treat both alike.
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(stream)
+            image = Image.open(stream)
+            _check_pixels(image.width * image.height, Image.MAX_IMAGE_PIXELS)
+            image_format = image.format or "unknown"
+            frames = getattr(image, "n_frames", 1) if image_format in MULTI_PAGE_FORMATS else 1
         except UnidentifiedImageError:
             stream.close()
             raise UnsupportedFormatError(
@@ -37,15 +40,18 @@ class ImageSource(PageSource):
                 "Not a PDF nor an image format Pillow can read "
                 "(PNG, JPEG, WebP, BMP, GIF, TIFF, ...).",
             ) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        except Image.DecompressionBombError as exc:
             stream.close()
             raise DocumentError(name, f"Refusing a suspiciously large image: {exc}") from None
-        except (OSError, ValueError, SyntaxError) as exc:
+        except DocumentError:
+            stream.close()
+            raise
+        except Exception as exc:  # Pillow's plugins raise all sorts on broken headers
             stream.close()
             raise DocumentError(name, f"Cannot read the image: {exc}.") from exc
+        # Pillow does not close a stream it was handed; this source owns it.
+        self._stream = stream
         self._image = image
-        image_format = image.format or "unknown"
-        frames = getattr(image, "n_frames", 1) if image_format in MULTI_PAGE_FORMATS else 1
         metadata: dict[str, MetadataValue] = {
             "format": image_format,
             "image_width": image.width,
@@ -61,23 +67,19 @@ class ImageSource(PageSource):
         )
 
     def render(self, index: int) -> Page:
-        from PIL import Image, ImageOps
+        from PIL import ImageOps
 
         try:
             self._image.seek(index)
             frame: Image.Image = self._image
             if frame.format == "JPEG":
                 # Decode at a reduced size straight away when the file is far larger than needed.
-                scale = min(1.0, render_scale(frame.width, frame.height, self._task))
-                frame.draft("RGB", (round(frame.width * scale), round(frame.height * scale)))
+                frame.draft("RGB", render_size(frame.width, frame.height, self._task))
             # A detached RGB copy (the file closes after the last page): palette and 16-bit
             # images would otherwise be resized with nearest-neighbour or not at all.
             frame = to_rgb(ImageOps.exif_transpose(frame))
-            scale = render_scale(frame.width, frame.height, self._task)
-            if scale < 1.0:
-                size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-                frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            frame = shrink_to_got_size(frame, self._task)
+        except Exception as exc:  # Pillow's decoders raise all sorts on broken data
             raise PageRenderError(
                 self.info.source, f"Cannot decode the image: {exc}.", page=index + 1
             ) from exc
@@ -85,3 +87,25 @@ class ImageSource(PageSource):
 
     def close(self) -> None:
         self._image.close()
+        self._stream.close()
+
+
+def shrink_to_got_size(image: Image.Image, task: OCRTask) -> Image.Image:
+    """``image`` resized to what GOT reads when it is larger; smaller images are left alone."""
+    from PIL import Image
+
+    width, height = render_size(image.width, image.height, task)
+    if width >= image.width or height >= image.height:
+        return image
+    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _check_pixels(pixels: int, limit: int | None) -> None:
+    # Pillow only warns between its limit and twice it, and silencing that warning with
+    # warnings.catch_warnings() is not thread-safe: compare the size ourselves instead.
+    if limit is not None and pixels > limit:
+        from PIL import Image
+
+        raise Image.DecompressionBombError(
+            f"{pixels} pixels is more than Pillow's limit of {limit} (PIL.Image.MAX_IMAGE_PIXELS)."
+        )

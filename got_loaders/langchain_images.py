@@ -18,8 +18,8 @@ from got_model.tasks import OCRTask
 from .content import PageContent, page_text, resolve_task
 from .engines import engine_or_default
 from .extras import import_extra
+from .images import shrink_to_got_size
 from .options import parse_option
-from .pages import render_scale
 from .pipeline import DocumentSkippedWarning, OnError
 
 import_extra("langchain_community", "GOTImageBlobParser")
@@ -74,13 +74,9 @@ class GOTImageBlobParser(BaseImageBlobParser):
         if min(img.size) < self.min_image_size:
             return ""
         try:
-            image = to_rgb(img)
-            scale = render_scale(image.width, image.height, self.task)
-            if scale < 1.0:
-                from PIL import Image
+            from PIL import ImageOps
 
-                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-                image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            image = shrink_to_got_size(to_rgb(ImageOps.exif_transpose(img)), self.task)
             result = self.engine.recognize(image, self.task)
         except (ModelNotAvailableError, MissingExtraError):
             raise

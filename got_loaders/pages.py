@@ -62,7 +62,7 @@ class Page:
         index: 0-based position in the document.
         label: the page label printed on the page when the PDF defines one (e.g. "iv"),
             else the 1-based number as text.
-        image: the page, at the size GOT consumes (see ``render_scale``).
+        image: the page, at the size GOT consumes (see ``render_size``).
     """
 
     document: DocumentInfo
@@ -135,24 +135,27 @@ def open_document(
     return ImageSource(document, task, position=position)
 
 
-def render_scale(width: float, height: float, task: OCRTask) -> float:
-    """The factor that brings a ``width`` x ``height`` page to the pixels GOT will use.
+def render_size(width: float, height: float, task: OCRTask) -> tuple[int, int]:
+    """The pixel size a ``width`` x ``height`` page should have for GOT (any unit in, pixels out).
 
-    GOT reads one 1024x1024 patch, so the longest side becomes 1024. With multi-crop, the page
-    is tiled on the grid GOT's processor will choose, so it is rendered large enough to fill
-    that grid: the processor then only ever shrinks it.
+    Without multi-crop GOT reads one 1024x1024 patch: the longest side becomes 1024, the
+    aspect ratio is kept. With multi-crop, GOT's processor resizes the page to exactly the
+    tile grid it chooses (``columns`` x ``rows`` patches of 1024), so that is the size: the
+    processor then has nothing left to resample, and a long thin page cannot blow up.
     """
     if not task.crop_to_patches:
-        return GOT_PATCH_SIZE / max(width, height)
+        scale = GOT_PATCH_SIZE / max(width, height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
     columns, rows = tile_grid(width / height, task.max_patches)
-    return max(columns * GOT_PATCH_SIZE / width, rows * GOT_PATCH_SIZE / height)
+    return columns * GOT_PATCH_SIZE, rows * GOT_PATCH_SIZE
 
 
 def tile_grid(aspect_ratio: float, max_patches: int) -> tuple[int, int]:
     """(columns, rows) of the multi-crop grid whose shape is closest to ``aspect_ratio``.
 
-    The rule of transformers' ``get_optimal_tiled_canvas``; among equally close grids the
-    largest wins, so a page rendered for it keeps that grid in the processor.
+    The rule of transformers' ``get_optimal_tiled_canvas``. Among equally close grids the
+    largest wins: an image of exactly that grid's shape keeps that grid in the processor,
+    whose tie-break prefers more tiles only while they cover less than twice the image.
     """
     best, best_diff = (1, 1), math.inf
     grids = sorted(

@@ -11,13 +11,15 @@ from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
 from .errors import DocumentError, PageRenderError, PasswordError
-from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_scale
+from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_size
 
 # MuPDF keeps global state and PyMuPDF is not thread-safe, even across documents. Loaders
 # render on background threads, so every call into PyMuPDF holds this lock.
 _PYMUPDF_LOCK = threading.RLock()
 
-_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}'?\d{2}'?)?")
+_PDF_DATE = re.compile(
+    r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}(?:'?\d{2})?'?)?"
+)
 _DROPPED_KEYS = frozenset({"encryption"})  # says how the file was protected: no use downstream
 
 
@@ -42,15 +44,18 @@ class PdfSource(PageSource):
                     pdf = pymupdf.open(document.path, filetype="pdf")
                 else:
                     pdf = pymupdf.open(stream=document.data, filetype="pdf")
-            except (RuntimeError, ValueError) as exc:  # pymupdf.FileDataError is a RuntimeError
+            except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
                 raise DocumentError(name, f"Cannot open the PDF: {exc}.") from exc
             try:
                 _unlock(pdf, name, password)
                 total = pdf.page_count
                 metadata = pdf_metadata(pdf.metadata or {})
-            except BaseException:
+            except DocumentError:
                 pdf.close()
                 raise
+            except Exception as exc:
+                pdf.close()
+                raise DocumentError(name, f"Cannot read the PDF: {exc}.") from exc
         self._pdf = pdf
         self.info = DocumentInfo(
             source=name,
@@ -62,26 +67,33 @@ class PdfSource(PageSource):
         )
 
     def render(self, index: int) -> Page:
+        import pymupdf
         from PIL import Image
 
         with _PYMUPDF_LOCK:
+            pdf_page = pixmap = None
             try:
                 pdf_page = self._pdf.load_page(index)
                 rect = pdf_page.rect  # already rotated by the page's /Rotate
                 if rect.width <= 0 or rect.height <= 0:
                     raise ValueError(f"the page has an empty size ({rect.width}x{rect.height} pt)")
-                scale = render_scale(rect.width, rect.height, self._task)
-                import pymupdf
-
-                pixmap = pdf_page.get_pixmap(
-                    matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
-                )
+                width, height = render_size(rect.width, rect.height, self._task)
+                if self._task.crop_to_patches:  # exactly the tile grid, as the processor would
+                    matrix = pymupdf.Matrix(width / rect.width, height / rect.height)
+                else:  # one scale, set by the long side, keeps the aspect ratio and 1024 px
+                    scale = (
+                        width / rect.width if rect.width >= rect.height else height / rect.height
+                    )
+                    matrix = pymupdf.Matrix(scale, scale)
+                pixmap = pdf_page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False)
                 image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
                 label = pdf_page.get_label() or str(index + 1)
-            except (RuntimeError, ValueError, MemoryError) as exc:
+            except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
                 raise PageRenderError(
                     self.info.source, f"Cannot render the page: {exc}.", page=index + 1
                 ) from exc
+            finally:
+                del pdf_page, pixmap  # freed under the lock, like every other PyMuPDF call
         return Page(document=self.info, index=index, label=label, image=image)
 
     def close(self) -> None:
@@ -137,5 +149,5 @@ def pdf_date(value: str) -> str:
         return text + "+00:00"
     if zone:
         digits = zone.replace("'", "")
-        return f"{text}{digits[:3]}:{digits[3:5]}"
+        return f"{text}{digits[:3]}:{digits[3:5] or '00'}"
     return text

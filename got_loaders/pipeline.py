@@ -70,6 +70,12 @@ class _Crash:
 _DONE = object()
 
 
+def _unexpected(source: str, exc: Exception, page: int | None = None) -> DocumentError:
+    error = DocumentError(source, f"Unexpected {type(exc).__name__}: {exc}", page=page)
+    error.__cause__ = exc
+    return error
+
+
 class PagePipeline:
     """Render pages ahead on a thread and run them through an engine in batches.
 
@@ -180,6 +186,9 @@ class PagePipeline:
         except DocumentError as error:
             yield error
             return
+        except Exception as exc:  # a dependency's surprise must not cost the other files
+            yield _unexpected(document.name, exc)
+            return
         with source:
             try:
                 indices = source.indices(self.pages)
@@ -191,32 +200,42 @@ class PagePipeline:
                     yield source.render(index)
                 except DocumentError as error:
                     yield error
+                except Exception as exc:
+                    yield _unexpected(document.name, exc, index + 1)
 
     def _flush(self, items: Sequence[Page | DocumentError]) -> Iterator[PageResult]:
-        pages = [item for item in items if isinstance(item, Page)]
-        outcomes = iter(self._recognize(pages)) if pages else iter(())
-        for item in items:
-            outcome = next(outcomes) if isinstance(item, Page) else item
-            if isinstance(outcome, PageResult):
-                yield outcome
-            else:
-                self._report(outcome)
+        """Recognise the pages among ``items`` in one batch; yield results, report errors.
 
-    def _recognize(self, pages: Sequence[Page]) -> list[PageResult | DocumentError]:
+        If the batch fails, its pages are tried one by one, so only a faulty page is lost and
+        every page before it is still yielded when the error is raised.
+        """
+        pages = [item for item in items if isinstance(item, Page)]
+        batch = self._try_engine(pages) if len(pages) > 1 else None
+        results = iter(batch) if isinstance(batch, list) else None
+        for item in items:
+            if isinstance(item, DocumentError):
+                self._report(item)
+                continue
+            if results is not None:
+                yield PageResult(item, next(results))
+                continue
+            single = self._try_engine([item])
+            if isinstance(single, list):
+                yield PageResult(item, single[0])
+            else:
+                error = RecognitionError(
+                    item.document.source, f"OCR failed: {single}", page=item.number
+                )
+                error.__cause__ = single
+                self._report(error)
+
+    def _try_engine(self, pages: Sequence[Page]) -> list[OCRResult] | Exception:
         try:
-            return [PageResult(p, r) for p, r in zip(pages, self._run_engine(pages), strict=True)]
+            return self._run_engine(pages)
         except (ModelNotAvailableError, MissingExtraError):
             raise  # no page can succeed: never worth retrying page by page
         except Exception as exc:
-            if self.on_error is OnError.RAISE:
-                raise
-            if len(pages) == 1:
-                page = pages[0]
-                return [
-                    RecognitionError(page.document.source, f"OCR failed: {exc}", page=page.number)
-                ]
-            # Find the page at fault: every other page of the batch still gets read.
-            return [outcome for page in pages for outcome in self._recognize([page])]
+            return exc
 
     def _run_engine(self, pages: Sequence[Page]) -> list[OCRResult]:
         requests = [OCRRequest((page.image,), self.task) for page in pages]

@@ -54,19 +54,22 @@ class PageSelection:
     def indices(self, total_pages: int, source: str) -> list[int]:
         """The 0-based indices selected in a document of ``total_pages`` pages, in order.
 
+        Pages past the end are ignored, so ``pages="1-2"`` over a mix of long PDFs and
+        one-page images reads what each has.
+
         Raises:
-            PageSelectionError: if a selected page is past the end of the document.
+            PageSelectionError: if the selection leaves no page of this document.
         """
         chosen: set[int] = set()
         for first, last in self.ranges:
-            end = total_pages if last is None else last
-            if first > total_pages or end > total_pages:
-                raise PageSelectionError(
-                    source,
-                    f"pages={self} asks for page {max(first, end)}, but the document has "
-                    f"{total_pages} page{'s' if total_pages != 1 else ''}.",
-                )
+            end = total_pages if last is None else min(last, total_pages)
             chosen.update(range(first - 1, end))
+        if not chosen:
+            raise PageSelectionError(
+                source,
+                f"pages={self} selects no page: the document has {total_pages} "
+                f"page{'s' if total_pages != 1 else ''}.",
+            )
         return sorted(chosen)
 
     def __str__(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from langchain_core.document_loaders import BaseBlobParser, BaseLoader
 from langchain_core.documents import Document
 
 from got_loaders.engines import default_engine
-from got_loaders.errors import PasswordError
+from got_loaders.errors import PageSelectionError, PasswordError
 from got_loaders.langchain import GOTImageLoader, GOTParser, GOTPDFLoader
 from got_model import DEFAULT_MODEL_ID, GOTEngine, OCRTask
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf
@@ -258,40 +257,26 @@ def test_image_blob_parser_raises_or_skips_unreadable_images() -> None:
     assert GOTImageBlobParser(engine=FakeEngine())._analyze_image(image).startswith("## Document 5")
 
 
-def test_alazy_load_does_not_block_the_event_loop(pdf_path: Path) -> None:
-    engine = FakeEngine(delay=0.3)
-    loader = GOTPDFLoader(pdf_path, engine=engine, batch_size=1)
+def test_image_blob_parser_applies_exif_orientation(engine: FakeEngine) -> None:
+    from langchain_core.document_loaders.blob_loaders import Blob
 
-    async def main() -> tuple[list[Document], int]:
-        ticks = 0
-        done = asyncio.Event()
+    from got_loaders.langchain import GOTImageBlobParser
 
-        async def heartbeat() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                ticks += 1
-                await asyncio.sleep(0.01)
+    blob = Blob.from_data(make_image("JPEG", 2, orientation=6), mime_type="image/jpeg")
+    (document,) = GOTImageBlobParser(engine=engine).lazy_parse(blob)
+    assert document.page_content.startswith("## Document 2 page 0")
+    assert engine.sizes == [(300, 400)]
 
-        beat = asyncio.create_task(heartbeat())
-        documents = [doc async for doc in loader.alazy_load()]
-        done.set()
-        await beat
-        return documents, ticks
 
-    documents, ticks = asyncio.run(main())
+def test_one_page_selection_over_files_of_different_lengths(engine: FakeEngine) -> None:
+    inputs = [make_pdf(0, 5), make_image("PNG", 1), make_pdf(2, 2)]
+    documents = GOTPDFLoader(inputs, engine=engine, pages="2-3", on_error="skip").load()
     assert titles(documents) == [
-        "## Document 0 page 0",
         "## Document 0 page 1",
         "## Document 0 page 2",
+        "## Document 2 page 1",
     ]
-    assert ticks >= 20  # ~0.9 s of engine time: a blocked loop would tick once or twice
-
-
-def test_breaking_out_of_lazy_load_early_is_clean(engine: FakeEngine) -> None:
-    import threading
-
-    iterator = GOTPDFLoader(make_pdf(0, 12), engine=engine, batch_size=2).lazy_load()
-    first = next(iterator)
-    assert first.metadata["page"] == 0
-    iterator.close()  # type: ignore[attr-defined]
-    assert not [t for t in threading.enumerate() if t.name == "got-loaders-render"]
+    documents = GOTPDFLoader(inputs, engine=engine, pages="1-2").load()
+    assert [doc.metadata["page_number"] for doc in documents] == [1, 2, 1, 1, 2]
+    with pytest.raises(PageSelectionError, match="selects no page"):
+        GOTPDFLoader(inputs, engine=engine, pages="2-3").load()

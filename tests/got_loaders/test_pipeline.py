@@ -93,10 +93,44 @@ def test_a_page_the_engine_fails_on_is_isolated_and_the_rest_is_read() -> None:
     assert read(pipeline, [make_pdf(0, 5)]) == [(0, 0), (0, 1), (0, 3), (0, 4)]
 
 
-def test_engine_failure_with_raise_propagates() -> None:
-    pipeline = PagePipeline(FakeEngine(fail_on=[(0, 1)]), FORMATTED, batch_size=4)
-    with pytest.raises(RuntimeError, match="choked"):
-        read(pipeline, [make_pdf(0, 3)])
+def test_engine_failure_with_raise_yields_the_pages_before_then_names_the_page() -> None:
+    pipeline = PagePipeline(FakeEngine(fail_on=[(0, 2)]), FORMATTED, batch_size=8)
+    results = pipeline.run([SourceNamed(make_pdf(0, 4), "paper.pdf")])
+    assert [read_colour(next(results).page.image) for _ in range(2)] == [(0, 0), (0, 1)]
+    with pytest.raises(RecognitionError, match=r"paper\.pdf, page 3: OCR failed") as info:
+        next(results)
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_a_batch_that_fails_as_a_whole_is_read_page_by_page() -> None:
+    class NoBatches(FakeEngine):
+        def recognize_batch(self, requests):  # type: ignore[no-untyped-def]
+            if len(requests) > 1:
+                raise RuntimeError("out of memory")
+            return super().recognize_batch(requests)
+
+    pipeline = PagePipeline(NoBatches(), FORMATTED, batch_size=3)
+    assert read(pipeline, [make_pdf(0, 4)]) == [(0, 0), (0, 1), (0, 2), (0, 3)]
+
+
+def test_unexpected_exceptions_while_rendering_become_document_errors(
+    engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from got_loaders import pdf as pdf_module
+
+    original = pdf_module.PdfSource.render
+
+    def flaky(self, index):  # type: ignore[no-untyped-def]
+        if index == 1:
+            raise KeyError("surprise")
+        return original(self, index)
+
+    monkeypatch.setattr(pdf_module.PdfSource, "render", flaky)
+    pipeline = PagePipeline(engine, FORMATTED, on_error="skip")
+    assert read(pipeline, [make_pdf(0, 3), make_pdf(1, 1)]) == [(0, 0), (0, 2), (1, 0)]
+    with pytest.raises(DocumentError, match="page 2: Unexpected KeyError") as info:
+        read(PagePipeline(engine, FORMATTED), [make_pdf(0, 3)])
+    assert isinstance(info.value.__cause__, KeyError)
 
 
 def test_recognition_error_names_file_and_page() -> None:
@@ -122,7 +156,7 @@ def test_engine_returning_the_wrong_number_of_results_is_an_error() -> None:
         def recognize_batch(self, requests):  # type: ignore[no-untyped-def]
             return super().recognize_batch(requests)[:-1]
 
-    with pytest.raises(Exception, match="returned 1 results for 2 requests"):
+    with pytest.raises(RecognitionError, match="returned 0 results for 1 requests"):
         read(PagePipeline(Short(), FORMATTED, batch_size=2), [make_pdf(0, 2)])
 
 

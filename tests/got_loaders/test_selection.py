@@ -46,8 +46,15 @@ def test_malformed_selections_are_rejected_up_front(pages: object) -> None:
         PageSelection.parse(pages)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("pages", [11, "9-11", "11-"])
-def test_pages_past_the_end_name_the_file_and_its_length(pages: object) -> None:
+@pytest.mark.parametrize(
+    ("pages", "expected"), [("9-11", [8, 9]), ("2,12", [1]), ("1-", list(range(10)))]
+)
+def test_pages_past_the_end_are_ignored(pages: object, expected: list[int]) -> None:
+    assert indices(pages) == expected
+
+
+@pytest.mark.parametrize("pages", [11, "11-", "11-20,30"])
+def test_a_selection_with_no_page_of_the_document_names_the_file(pages: object) -> None:
     with pytest.raises(PageSelectionError, match=r"doc\.pdf: .* has 10 pages") as info:
         indices(pages)
     assert info.value.source == "doc.pdf"

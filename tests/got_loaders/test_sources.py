@@ -12,11 +12,12 @@ from PIL import Image
 from got_loaders.documents import SourceDocument
 from got_loaders.errors import (
     DocumentError,
+    DocumentNotFoundError,
     PageRenderError,
     PasswordError,
     UnsupportedFormatError,
 )
-from got_loaders.pages import DocumentKind, open_document, render_scale, tile_grid
+from got_loaders.pages import DocumentKind, open_document, render_size, tile_grid
 from got_loaders.pdf import pdf_date, pdf_metadata
 from got_model import FORMATTED, OCRTask
 from tests.got_loaders.samples import make_image, make_pdf, read_colour
@@ -71,14 +72,20 @@ def test_rotated_pdf_page_renders_upright_at_the_rotated_size() -> None:
     assert page.image.size == (1024, 792)
 
 
-def test_multi_crop_renders_large_enough_for_every_tile() -> None:
-    # A wide page: GOT's processor tiles it on a grid of 1024 px crops and never upsamples.
+def test_multi_crop_renders_exactly_the_tile_grid() -> None:
+    # A wide page: GOT's processor resizes it to a grid of 1024 px tiles; render that size.
     (page,) = pages_of(make_pdf(0, 1, size=(1600, 400)), CROP)
-    columns, rows = tile_grid(1600 / 400, CROP.max_patches)
-    assert (columns, rows) == (4, 1)
-    assert page.image.width >= columns * 1024
-    assert page.image.height >= rows * 1024
-    assert max(page.image.size) <= 4 * 1024 + 1
+    assert tile_grid(1600 / 400, CROP.max_patches) == (4, 1)
+    assert page.image.size == (4 * 1024, 1024)
+
+
+def test_multi_crop_of_a_long_thin_page_stays_bounded() -> None:
+    (page,) = pages_of(make_pdf(0, 1, size=(100, 14400)), CROP)
+    assert page.image.size == (1024, 12 * 1024)  # at most max_patches tiles, never 147k px
+    (one,) = pages_of(
+        make_pdf(0, 1, size=(1765, 517)), OCRTask(crop_to_patches=True, max_patches=1)
+    )
+    assert one.image.size == (1024, 1024)
 
 
 @pytest.mark.parametrize(
@@ -97,9 +104,10 @@ def test_tile_grid_follows_the_closest_aspect_ratio(
     assert tile_grid(ratio, max_patches) == expected
 
 
-def test_render_scale_without_multi_crop_fits_the_long_side() -> None:
-    assert render_scale(2048, 1024, FORMATTED) == pytest.approx(0.5)
-    assert render_scale(100, 512, FORMATTED) == pytest.approx(2.0)
+def test_render_size_without_multi_crop_fits_the_long_side() -> None:
+    assert render_size(2048, 1024, FORMATTED) == (1024, 512)
+    assert render_size(100, 512, FORMATTED) == (200, 1024)
+    assert render_size(1, 5000, FORMATTED) == (1, 1024)
 
 
 def test_pdf_metadata_is_lower_cased_flat_and_dated() -> None:
@@ -127,6 +135,7 @@ def test_pdf_metadata_is_lower_cased_flat_and_dated() -> None:
     ("raw", "expected"),
     [
         ("D:20240102030405Z", "2024-01-02T03:04:05+00:00"),
+        ("D:20240102030405+01", "2024-01-02T03:04:05+01:00"),
         ("D:20241231235959-05'30", "2024-12-31T23:59:59-05:30"),
         ("D:2024", "2024-01-01T00:00:00"),
         ("D:20241399", "D:20241399"),
@@ -217,10 +226,11 @@ def test_empty_missing_and_directory_inputs_name_the_file(tmp_path: Path) -> Non
     empty.write_bytes(b"")
     with pytest.raises(UnsupportedFormatError, match=r"empty\.pdf: The file is empty"):
         pages_of(empty)
-    with pytest.raises(DocumentError, match=r"missing\.pdf: No such file"):
+    with pytest.raises(DocumentNotFoundError, match=r"missing\.pdf: No such file"):
         pages_of(tmp_path / "missing.pdf")
-    with pytest.raises(DocumentError, match="directory"):
+    with pytest.raises(DocumentNotFoundError, match="directory"):
         pages_of(tmp_path)
+    assert issubclass(DocumentNotFoundError, FileNotFoundError)
 
 
 def test_corrupt_pdf_is_a_document_error() -> None:
@@ -265,3 +275,47 @@ def test_rendered_pages_are_detached_from_the_closed_file(tmp_path: Path) -> Non
     pages = pages_of(path)
     assert [read_colour(page.image) for page in pages] == [(0, 0), (0, 1)]
     assert isinstance(pages[0].image, Image.Image)
+
+
+def test_a_camera_mpo_is_one_page() -> None:
+    main, preview = Image.new("RGB", (400, 300), (8, 8, 200)), Image.new("RGB", (100, 75))
+    buffer = io.BytesIO()
+    main.save(buffer, format="MPO", save_all=True, append_images=[preview])
+    (page,) = pages_of(buffer.getvalue())
+    assert page.image.size == (400, 300)
+
+
+def test_a_truncated_tiff_is_a_document_error_not_a_crash() -> None:
+    data = make_image("TIFF", 0, frames=3)
+    with pytest.raises(DocumentError):
+        pages_of(data[: len(data) // 2])
+
+
+def test_image_files_are_closed_after_reading(tmp_path: Path) -> None:
+    import os
+
+    paths = []
+    for index, image_format in enumerate(["JPEG", "BMP", "WEBP", "PNG", "TIFF"]):
+        path = tmp_path / f"image{index}.{image_format.lower()}"
+        path.write_bytes(make_image(image_format, index))
+        paths.append(path)
+    before = len(os.listdir("/proc/self/fd"))
+    for path in paths:
+        pages_of(path)
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_oversized_images_are_refused_without_touching_warning_filters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    filters = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # Pillow's own, 1x-2x
+        with pytest.raises(DocumentError, match="suspiciously large"):
+            pages_of(make_image("PNG", 0, size=(40, 40)))  # 1600 px: Pillow only warns
+        with pytest.raises(DocumentError, match="suspiciously large"):
+            pages_of(make_image("PNG", 0, size=(100, 100)))  # Pillow's own error
+    assert list(warnings.filters) == filters
