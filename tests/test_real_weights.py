@@ -8,6 +8,7 @@ finds them in the Hugging Face cache, or in the directory named by GOT_OCR_WEIGH
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -53,3 +54,32 @@ def test_real_model_reads_a_rendered_page(real_engine: GOTEngine) -> None:
         assert result.finish_reason is FinishReason.STOP
         assert "General OCR Theory" in result.text
         assert "Unified End-to-end Model" in result.text
+
+
+def test_pdf_loader_with_nothing_but_the_path(
+    real_engine: GOTEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GOTPDFLoader(path).load()``, the first line users type, on the real model."""
+    from got_loaders.langchain import GOTPDFLoader
+
+    pdf_path = tmp_path / "got.pdf"
+    _pdf_with_title(pdf_path)
+    if real_engine.model_id == DEFAULT_MODEL_ID:  # weights in the Hugging Face cache
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        loader = GOTPDFLoader(pdf_path)
+    else:  # GOT_OCR_WEIGHTS names a directory the default engine cannot know about
+        loader = GOTPDFLoader(pdf_path, engine=real_engine)
+    (document,) = loader.load()
+    assert "General OCR Theory" in document.page_content
+    assert document.metadata["page"] == 0
+    assert document.metadata["source"] == str(pdf_path)
+    assert document.metadata["ocr_finish_reason"] == "stop"
+
+
+def _pdf_with_title(path: Path) -> None:
+    import pymupdf
+
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    page.insert_text((72, 120), "General OCR Theory", fontsize=32)
+    document.save(path)
