@@ -285,6 +285,7 @@ def test_a_camera_mpo_is_one_page() -> None:
     assert page.image.size == (400, 300)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_a_truncated_tiff_is_a_document_error_not_a_crash() -> None:
     data = make_image("TIFF", 0, frames=3)
     with pytest.raises(DocumentError):
