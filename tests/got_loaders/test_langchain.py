@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,48 @@ def test_one_page_selection_over_files_of_different_lengths(engine: FakeEngine) 
     assert [doc.metadata["page_number"] for doc in documents] == [1, 2, 1, 1, 2]
     with pytest.raises(PageSelectionError, match="selects no page"):
         GOTPDFLoader(inputs, engine=engine, pages="2-3").load()
+
+
+def test_alazy_load_does_not_block_the_event_loop(pdf_path: Path) -> None:
+    engine = FakeEngine(delay=0.5)
+    loader = GOTPDFLoader(pdf_path, engine=engine, batch_size=1)
+
+    async def main() -> tuple[list[Document], int]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        beat = asyncio.create_task(heartbeat())
+        documents = [doc async for doc in loader.alazy_load()]
+        done.set()
+        await beat
+        return documents, ticks
+
+    documents, ticks = asyncio.run(main())
+    assert titles(documents) == [
+        "## Document 0 page 0",
+        "## Document 0 page 1",
+        "## Document 0 page 2",
+    ]
+    # 1.5 s of engine time: a free loop ticks ~150 times, a blocked one once per page
+    assert ticks >= 10
+
+
+def test_breaking_out_of_lazy_load_early_is_clean(engine: FakeEngine) -> None:
+    import threading
+
+    def render_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "got-loaders-render"}
+
+    before = render_threads()
+    iterator = GOTPDFLoader(make_pdf(0, 12), engine=engine, batch_size=2).lazy_load()
+    first = next(iterator)
+    assert first.metadata["page"] == 0
+    assert render_threads() - before  # rendering ahead while we hold the first page
+    iterator.close()  # type: ignore[attr-defined]
+    assert render_threads() <= before
