@@ -67,18 +67,13 @@ class ImageSource(PageSource):
         )
 
     def render(self, index: int) -> Page:
-        from PIL import ImageOps
-
         try:
             self._image.seek(index)
             frame: Image.Image = self._image
             if frame.format == "JPEG":
                 # Decode at a reduced size straight away when the file is far larger than needed.
                 frame.draft("RGB", render_size(frame.width, frame.height, self._task))
-            # A detached RGB copy (the file closes after the last page): palette and 16-bit
-            # images would otherwise be resized with nearest-neighbour or not at all.
-            frame = to_rgb(ImageOps.exif_transpose(frame))
-            frame = shrink_to_got_size(frame, self._task)
+            frame = prepare_image(frame, self._task)
         except Exception as exc:  # Pillow's decoders raise all sorts on broken data
             raise PageRenderError(
                 self.info.source, f"Cannot decode the image: {exc}.", page=index + 1
@@ -90,10 +85,16 @@ class ImageSource(PageSource):
         self._stream.close()
 
 
-def shrink_to_got_size(image: Image.Image, task: OCRTask) -> Image.Image:
-    """``image`` resized to what GOT reads when it is larger; smaller images are left alone."""
-    from PIL import Image
+def prepare_image(image: Image.Image, task: OCRTask) -> Image.Image:
+    """``image`` upright (EXIF orientation), RGB, and no larger than what GOT reads.
 
+    The result is a detached copy (an image file closes after its last page). It is made RGB
+    before any resize: palette and 16-bit images would otherwise be resized with
+    nearest-neighbour or not at all.
+    """
+    from PIL import Image, ImageOps
+
+    image = to_rgb(ImageOps.exif_transpose(image))
     width, height = render_size(image.width, image.height, task)
     if width >= image.width or height >= image.height:
         return image

@@ -85,27 +85,22 @@ class _PageReader:
         self.engine = engine_or_default(engine)
         self.mode = parse_option(LoadMode, mode, "mode")
         self.pages_delimiter = pages_delimiter
-        self.pages = PageSelection.parse(pages)
-        self.password = password
-        self.task = resolve_task(task)
         self.content = parse_option(PageContent, content, "content")
-        self.batch_size = engine_batch_size(self.engine, batch_size)
-        self.on_error = parse_option(OnError, on_error, "on_error")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+        self.task = resolve_task(task)
+        # The pipeline validates and keeps the rest; each read() starts its own render thread.
+        self.pipeline = PagePipeline(
+            self.engine,
+            self.task,
+            batch_size=engine_batch_size(self.engine, batch_size),
+            pages=PageSelection.parse(pages),
+            password=password,
+            on_error=on_error,
+        )
 
     def read(
         self, documents: Iterable[DocumentInput], extra: Mapping[str, Any] | None = None
     ) -> Iterator[Document]:
-        pipeline = PagePipeline(
-            self.engine,
-            self.task,
-            batch_size=self.batch_size,
-            pages=self.pages,
-            password=self.password,
-            on_error=self.on_error,
-        )
-        results = pipeline.run(documents)
+        results = self.pipeline.run(documents)
         if self.mode is LoadMode.PAGE:
             for item in results:
                 yield self._page_document(item, extra)

@@ -6,21 +6,18 @@ Kept apart from ``got_loaders.langchain`` because it subclasses langchain-commun
 
 from __future__ import annotations
 
-import logging
-import warnings
 from typing import TYPE_CHECKING
 
 from got_model.engine import OCREngine
 from got_model.errors import MissingExtraError, ModelNotAvailableError
-from got_model.images import to_rgb
 from got_model.tasks import OCRTask
 
 from .content import PageContent, page_text, resolve_task
 from .engines import engine_or_default
 from .extras import import_extra
-from .images import shrink_to_got_size
+from .images import prepare_image
 from .options import parse_option
-from .pipeline import DocumentSkippedWarning, OnError
+from .pipeline import OnError, report_skipped
 
 import_extra("langchain_community", "GOTImageBlobParser")
 
@@ -30,8 +27,6 @@ from langchain_community.document_loaders.parsers.images import (  # noqa: E402
 
 if TYPE_CHECKING:
     from PIL import Image
-
-logger = logging.getLogger("got_loaders")
 
 DEFAULT_MIN_IMAGE_SIZE = 16
 
@@ -74,19 +69,12 @@ class GOTImageBlobParser(BaseImageBlobParser):
         if min(img.size) < self.min_image_size:
             return ""
         try:
-            from PIL import ImageOps
-
-            image = shrink_to_got_size(to_rgb(ImageOps.exif_transpose(img)), self.task)
-            result = self.engine.recognize(image, self.task)
+            result = self.engine.recognize(prepare_image(img, self.task), self.task)
         except (ModelNotAvailableError, MissingExtraError):
             raise
         except Exception as exc:
             if self.on_error is OnError.RAISE:
                 raise
-            logger.warning("Skipped an embedded image: %s", exc)
-            if self.on_error is OnError.WARN:
-                warnings.warn(
-                    f"Skipped an embedded image: {exc}", DocumentSkippedWarning, stacklevel=2
-                )
+            report_skipped(f"an embedded image: {exc}", self.on_error)
             return ""
         return page_text(result, self.content)

@@ -250,6 +250,11 @@ class PagePipeline:
     def _report(self, error: DocumentError) -> None:
         if self.on_error is OnError.RAISE:
             raise error
-        logger.warning("Skipped %s", error)
-        if self.on_error is OnError.WARN:
-            warnings.warn(f"Skipped {error}", DocumentSkippedWarning, stacklevel=4)
+        report_skipped(error, self.on_error)
+
+
+def report_skipped(what: object, on_error: OnError) -> None:
+    """Log a skipped document, page or image; with ``OnError.WARN`` also warn."""
+    logger.warning("Skipped %s", what)
+    if on_error is OnError.WARN:
+        warnings.warn(f"Skipped {what}", DocumentSkippedWarning, stacklevel=3)
