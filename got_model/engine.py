@@ -242,6 +242,23 @@ class GOTEngine(OCREngine):
             for row, request in zip(rows, requests, strict=True)
         ]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings, not the model: a copy in another process (a worker of
+        ``SimpleDirectoryReader(num_workers=...)``, say) loads its own on first use.
+
+        An engine built with ``from_components`` has nothing to reload from, so its model and
+        processor travel with it.
+        """
+        state = self.__dict__.copy()
+        del state["_load_lock"]
+        if self._reloadable:
+            state["_model"] = state["_processor"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._load_lock = threading.Lock()
+
     def __repr__(self) -> str:
         state = "loaded" if self.is_loaded else "not loaded"
         return f"GOTEngine(model={self.model_id!r}, {state})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 from pathlib import Path
 
@@ -187,3 +188,27 @@ def test_empty_batch_returns_nothing_and_loads_nothing(tiny_checkpoint: str) -> 
 def test_images_and_tasks_must_pair_up(tiny_engine: GOTEngine) -> None:
     with pytest.raises(InvalidTaskError, match="2 images but 1 tasks"):
         tiny_engine.recognize_images([noise_image(0), noise_image(1)], [OCRTask()])
+
+
+def test_a_pickled_engine_carries_its_settings_not_its_model(tiny_engine: GOTEngine) -> None:
+    image = noise_image(9)
+    expected = tiny_engine.recognize(image).text  # loaded before pickling
+    payload = pickle.dumps(tiny_engine)
+    copy = pickle.loads(payload)
+    assert not copy.is_loaded
+    assert copy.load_settings == tiny_engine.load_settings
+    assert copy.generation_settings == tiny_engine.generation_settings
+    assert len(payload) < 10_000  # settings only: the weights stay behind
+    assert copy.recognize(image).text == expected  # loads its own from the same checkpoint
+    assert tiny_engine.is_loaded  # pickling took nothing from the original
+
+
+def test_a_pickled_engine_from_components_keeps_them(tiny_engine: GOTEngine) -> None:
+    tiny_engine.load()
+    wrapped = GOTEngine.from_components(
+        tiny_engine._model, tiny_engine._processor, model_id="my/got", max_new_tokens=24
+    )
+    copy = pickle.loads(pickle.dumps(wrapped))
+    assert copy.is_loaded
+    image = noise_image(10)
+    assert copy.recognize(image).text == wrapped.recognize(image).text
