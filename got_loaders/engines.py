@@ -1,15 +1,46 @@
-"""The engine loaders use when none is given: one per process, shared, loaded on first use."""
+"""Engines loaders share: one per set of engine settings per process, loaded on first use."""
 
 from __future__ import annotations
 
 import threading
 
-from got_model.engine import GOTEngine, OCREngine
+from got_model.engine import GOT_MAX_NEW_TOKENS, GOTEngine, OCREngine
+from got_model.loading import DEFAULT_MODEL_ID
 
 from .pipeline import DEFAULT_BATCH_SIZE
 
-_default_engine: GOTEngine | None = None
-_default_engine_lock = threading.Lock()
+_shared: dict[tuple[str, str | None, str, str, int, int], GOTEngine] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_engine(
+    model: str = DEFAULT_MODEL_ID,
+    *,
+    revision: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_new_tokens: int = GOT_MAX_NEW_TOKENS,
+) -> GOTEngine:
+    """The process's ``GOTEngine`` for these settings, created on the first call.
+
+    Readers configured alike share one engine, so ``file_extractor={".pdf": GOTReader(),
+    ".png": GOTReader()}`` loads the 1.4 GB model once, not once per reader. Creating the
+    engine loads nothing; the model loads on the first page.
+    """
+    key = (str(model), revision, device, dtype, batch_size, max_new_tokens)
+    with _shared_lock:
+        engine = _shared.get(key)
+        if engine is None:
+            engine = _shared[key] = GOTEngine(
+                str(model),
+                revision=revision,
+                device=device,
+                dtype=dtype,
+                batch_size=batch_size,
+                max_new_tokens=max_new_tokens,
+            )
+        return engine
 
 
 def default_engine() -> GOTEngine:
@@ -18,11 +49,7 @@ def default_engine() -> GOTEngine:
     Loaders built without ``engine=`` share it, so a loader per file does not load the 1.4 GB
     model once per file. Creating it loads nothing; the model loads on the first page.
     """
-    global _default_engine
-    with _default_engine_lock:
-        if _default_engine is None:
-            _default_engine = GOTEngine()
-        return _default_engine
+    return shared_engine()
 
 
 def engine_or_default(engine: OCREngine | None) -> OCREngine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PIL import Image
@@ -95,12 +95,32 @@ class FakeEngine(OCREngine):
         fail_on: (document, page) pairs that make the whole batch raise, as a model might.
     """
 
-    def __init__(self, fail_on: Sequence[tuple[int, int]] = (), delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        fail_on: Sequence[tuple[int, int]] = (),
+        delay: float = 0.0,
+        texts: Mapping[tuple[int, int], str] | None = None,
+    ) -> None:
         self.batches: list[list[tuple[int, int]]] = []
         self.sizes: list[tuple[int, int]] = []
         self.fail_on = set(fail_on)
         self.delay = delay
+        self.texts = dict(texts or {})
         self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def text(self, doc: int, page: int) -> str:
+        """What this engine answers for page ``page`` (0-based) of document ``doc``."""
+        default = f"\\section*{{Document {doc} page {page}}}\nText of page {page + 1}."
+        return self.texts.get((doc, page), default)
 
     @property
     def model_id(self) -> str:
@@ -117,7 +137,7 @@ class FakeEngine(OCREngine):
             raise RuntimeError(f"the model choked on {sorted(self.fail_on & set(seen))}")
         return [
             OCRResult(
-                text=f"\\section*{{Document {doc} page {page}}}\nText of page {page + 1}.",
+                text=self.text(doc, page),
                 finish_reason=FinishReason.STOP,
                 generated_tokens=7 + page,
                 seconds=0.0,
