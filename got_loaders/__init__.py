@@ -2,17 +2,18 @@
 
 Importing this package loads neither torch, PyMuPDF nor any framework; each adapter imports its
 framework when it is used, and a missing one raises an ImportError naming the extra to install.
-The LangChain classes can be imported from here too (``from got_loaders import GOTPDFLoader``);
-they load ``got_loaders.langchain`` on first access.
+The adapters' names can be imported from here too (``from got_loaders import GOTPDFLoader``,
+``GOTReader``, ``partition_got``); each loads its adapter module on first access.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from got_model import DEFAULT_MODEL_ID, GOTEngine, OCREngine, OCRResult, OCRTask
 
 from .content import PageContent
 from .documents import DocumentInput, SourceDocument
-from .engines import default_engine
+from .engines import default_engine, shared_engine
 from .errors import (
     DocumentError,
     DocumentNotFoundError,
@@ -29,17 +30,27 @@ from .selection import PageSelection
 
 if TYPE_CHECKING:
     from .langchain import GOTImageBlobParser, GOTImageLoader, GOTParser, GOTPDFLoader
+    from .llamaindex import GOTReader
+    from .unstructured import partition_got, register_got_partitioner
 
 __version__ = "0.1.0"
 
-_LANGCHAIN = frozenset({"GOTPDFLoader", "GOTImageLoader", "GOTParser", "GOTImageBlobParser"})
+# name -> the adapter module that defines it, imported on first access
+_ADAPTERS = {
+    "GOTPDFLoader": "langchain",
+    "GOTImageLoader": "langchain",
+    "GOTParser": "langchain",
+    "GOTImageBlobParser": "langchain",
+    "GOTReader": "llamaindex",
+    "partition_got": "unstructured",
+    "register_got_partitioner": "unstructured",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LANGCHAIN:
-        from . import langchain
-
-        return getattr(langchain, name)
+    module = _ADAPTERS.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -56,6 +67,7 @@ __all__ = [
     "GOTImageLoader",
     "GOTPDFLoader",
     "GOTParser",
+    "GOTReader",
     "InvalidPagesError",
     "OCREngine",
     "OCRResult",
@@ -75,4 +87,7 @@ __all__ = [
     "__version__",
     "default_engine",
     "import_extra",
+    "partition_got",
+    "register_got_partitioner",
+    "shared_engine",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -52,12 +53,39 @@ def test_langchain_adapter_imports_only_langchain_core() -> None:
     assert (done.stdout, done.stderr) == ("[]", "")
 
 
-def test_langchain_names_resolve_lazily_from_the_package() -> None:
+@pytest.mark.parametrize(
+    ("module", "framework", "others"),
+    [
+        ("llamaindex", "llama_index", ("langchain_core", "unstructured")),
+        ("unstructured", "unstructured", ("langchain_core", "llama_index")),
+    ],
+)
+def test_each_adapter_imports_its_framework_and_nothing_else(
+    module: str, framework: str, others: tuple[str, ...]
+) -> None:
+    code = (
+        f"import sys, got_loaders.{module}\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{('torch', 'transformers', 'pymupdf', *others)!r})\n"
+        "auto = 'unstructured.partition.auto' in sys.modules\n"
+        f"print(heavy, auto, {framework!r} in sys.modules, end='')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout == "[] False True"
+    assert done.stderr == ""
+
+
+def test_adapter_names_resolve_lazily_from_the_package() -> None:
     import got_loaders
-    from got_loaders import langchain
+    from got_loaders import langchain, llamaindex, unstructured
 
     assert got_loaders.GOTPDFLoader is langchain.GOTPDFLoader
     assert got_loaders.GOTImageBlobParser is langchain.GOTImageBlobParser
+    assert got_loaders.GOTReader is llamaindex.GOTReader
+    assert got_loaders.partition_got is unstructured.partition_got
+    assert got_loaders.register_got_partitioner is unstructured.register_got_partitioner
     with pytest.raises(AttributeError, match="NoSuchLoader"):
         _ = got_loaders.NoSuchLoader  # type: ignore[attr-defined]
 
@@ -69,6 +97,22 @@ def test_langchain_adapter_without_langchain_names_the_extra(
     monkeypatch.delitem(sys.modules, "got_loaders.langchain", raising=False)
     with pytest.raises(MissingExtraError, match=r"got-loaders\[langchain\]"):
         import got_loaders.langchain  # noqa: F401
+
+
+@pytest.mark.parametrize(
+    ("module", "blocked", "extra"),
+    [
+        ("llamaindex", "llama_index.core", "llamaindex"),
+        ("unstructured", "unstructured", "unstructured"),
+    ],
+)
+def test_other_adapters_without_their_framework_name_the_extra(
+    module: str, blocked: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, blocked, None)
+    monkeypatch.delitem(sys.modules, f"got_loaders.{module}", raising=False)
+    with pytest.raises(MissingExtraError, match=rf"got-loaders\[{extra}\]"):
+        importlib.import_module(f"got_loaders.{module}")
 
 
 def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
