@@ -83,3 +83,17 @@ def _pdf_with_title(path: Path) -> None:
     page = document.new_page(width=595, height=842)
     page.insert_text((72, 120), "General OCR Theory", fontsize=32)
     document.save(path)
+
+
+def test_reader_and_partitioner_on_the_real_model(real_engine: GOTEngine, tmp_path: Path) -> None:
+    from got_loaders.llamaindex import GOTReader
+    from got_loaders.unstructured import partition_got
+
+    pdf_path = tmp_path / "got.pdf"
+    _pdf_with_title(pdf_path)
+    (document,) = GOTReader(engine=real_engine).load_data(pdf_path)
+    assert "General OCR Theory" in document.text
+    assert document.metadata["page_label"] == "1"
+    elements = partition_got(str(pdf_path), engine=real_engine)
+    assert any("General OCR Theory" in element.text for element in elements)
+    assert {element.metadata.page_number for element in elements} == {1}
