@@ -2,7 +2,8 @@
 
 An engine that does no model work (it returns a fixed page of GOT formatted output) isolates
 what got-loaders itself costs per page: rendering with PyMuPDF at GOT's size, the render
-thread and queue, Markdown conversion and building LangChain Documents. Then the peak RSS of
+thread and queue, Markdown conversion and building each framework's objects (LangChain and
+LlamaIndex Documents, Unstructured elements). Then the peak RSS of
 lazily loading a short and a long PDF, each in a fresh process, shows whether memory stays
 flat.
 
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from got_model import FinishReason, OCREngine, OCRRequest, OCRResult
@@ -54,19 +55,33 @@ def text_pdf(path: Path, pages: int) -> None:
     pdf.save(path)
 
 
-def overhead(path: Path, pages: int) -> None:
+def adapters(path: Path, engine: OCREngine) -> dict[str, Callable[[], Iterable[object]]]:
+    """What each framework adapter produces from ``path``: Documents, or elements."""
     from got_loaders.langchain import GOTPDFLoader
+    from got_loaders.llamaindex import GOTReader
+    from got_loaders.unstructured import partition_got
 
-    loader = GOTPDFLoader(path, engine=NoModelEngine(), batch_size=8)
-    list(loader.lazy_load())  # warm: imports, fonts
-    started, cpu = time.perf_counter(), time.process_time()
-    documents = sum(1 for _ in loader.lazy_load())
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    assert documents == pages
-    print(
-        f"pipeline, no model: {1000 * wall / pages:.1f} ms/page wall, "
-        f"{1000 * cpu / pages:.1f} ms/page CPU ({pages} pages, {pages / wall:.0f} pages/s)"
-    )
+    return {
+        "LangChain GOTPDFLoader": GOTPDFLoader(path, engine=engine, batch_size=8).lazy_load,
+        "LlamaIndex GOTReader": lambda: GOTReader(engine=engine, batch_size=8).lazy_load_data(path),
+        # languages=[""]: no language detection, whose cost depends on the text, not on us
+        "Unstructured partition_got": lambda: partition_got(
+            str(path), engine=engine, batch_size=8, languages=[""]
+        ),
+    }
+
+
+def overhead(path: Path, pages: int) -> None:
+    for name, produce in adapters(path, NoModelEngine()).items():
+        list(produce())  # warm: imports, fonts
+        started, cpu = time.perf_counter(), time.process_time()
+        produced = sum(1 for _ in produce())
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        assert produced >= pages
+        print(
+            f"{name}, no model: {1000 * wall / pages:.1f} ms/page wall, "
+            f"{1000 * cpu / pages:.1f} ms/page CPU ({pages} pages, {pages / wall:.0f} pages/s)"
+        )
 
     import pymupdf
 

@@ -28,10 +28,14 @@ from .pages import DocumentInfo, DocumentKind, Page
 from .pipeline import DocumentSkippedWarning, OnError, PagePipeline, PageResult, RecognitionError
 from .selection import PageSelection
 
-if TYPE_CHECKING:
-    from .langchain import GOTImageBlobParser, GOTImageLoader, GOTParser, GOTPDFLoader
-    from .llamaindex import GOTReader
-    from .unstructured import partition_got, register_got_partitioner
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports them on use
+    from .langchain import GOTImageBlobParser as GOTImageBlobParser
+    from .langchain import GOTImageLoader as GOTImageLoader
+    from .langchain import GOTParser as GOTParser
+    from .langchain import GOTPDFLoader as GOTPDFLoader
+    from .llamaindex import GOTReader as GOTReader
+    from .unstructured import partition_got as partition_got
+    from .unstructured import register_got_partitioner as register_got_partitioner
 
 __version__ = "0.1.0"
 
@@ -54,6 +58,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ADAPTERS})
+
+
+# The adapters' names stay out of __all__: ``from got_loaders import *`` must not import every
+# framework (nor fail for a missing extra).
 __all__ = [
     "DEFAULT_MODEL_ID",
     "DocumentError",
@@ -63,11 +73,6 @@ __all__ = [
     "DocumentNotFoundError",
     "DocumentSkippedWarning",
     "GOTEngine",
-    "GOTImageBlobParser",
-    "GOTImageLoader",
-    "GOTPDFLoader",
-    "GOTParser",
-    "GOTReader",
     "InvalidPagesError",
     "OCREngine",
     "OCRResult",
@@ -87,7 +92,5 @@ __all__ = [
     "__version__",
     "default_engine",
     "import_extra",
-    "partition_got",
-    "register_got_partitioner",
     "shared_engine",
 ]

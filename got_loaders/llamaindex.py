@@ -39,8 +39,11 @@ from llama_index.core.schema import Document  # noqa: E402
 
 __all__ = ["GOTReader"]
 
-VISIBLE_METADATA_KEYS = frozenset({"file_path", "file_name", "page_label", "title"})
-"""The keys this reader adds that embeddings and LLM prompts see; the rest stay hidden there."""
+VISIBLE_METADATA_KEYS = frozenset({"file_path", "file_name", "page_label"})
+"""The keys this reader adds that embeddings and LLM prompts see; the rest stay hidden there.
+
+Short and bounded on purpose: a splitter raises when the visible metadata outgrows its chunk
+size, and a PDF's own title can be any length."""
 
 PageNumbers = int | str | list[int | str]
 
@@ -214,7 +217,8 @@ class GOTReader(BasePydanticReader):
     def __getstate__(self) -> dict[Any, Any]:
         # The settings and an engine given at construction (a GOTEngine pickles as its
         # settings); LlamaIndex's own __getstate__ would drop that engine with a warning.
-        return {"settings": dict(self.__dict__), "engine": self._engine}
+        settings = {name: self.__dict__[name] for name in self.model_fields_set}
+        return {"settings": settings, "engine": self._engine}
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         self.__init__(engine=state["engine"], **state["settings"])  # type: ignore[misc]

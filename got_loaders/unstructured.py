@@ -13,7 +13,7 @@ images to GOT: an explicit call, never a side effect of importing this module.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any
 
@@ -81,6 +81,7 @@ def partition_got(
     metadata_last_modified: str | None = None,
     languages: list[str] | None = None,
     detect_language_per_element: bool = False,
+    language_fallback: Callable[[str], list[str] | None] | None = None,
     unique_element_ids: bool = False,
 ) -> list[ue.Element]:
     """Partition a PDF or an image (PNG, JPEG, TIFF, WebP, BMP, GIF) with GOT-OCR 2.0.
@@ -102,6 +103,7 @@ def partition_got(
         languages: as in Unstructured: ``None`` detects the language (offline, with
             langdetect); ``[""]`` turns detection off.
         detect_language_per_element: detect per element instead of per document.
+        language_fallback: languages for text too short to detect reliably, as in Unstructured.
         unique_element_ids: random UUIDs instead of Unstructured's deterministic hash ids.
 
     Returns:
@@ -226,9 +228,11 @@ _FORWARDED = frozenset(
     {
         "include_page_breaks",
         "starting_page_number",
+        "metadata_filename",
         "metadata_last_modified",
         "languages",
         "detect_language_per_element",
+        "language_fallback",
         "unique_element_ids",
         "password",
     }
@@ -286,8 +290,9 @@ def register_got_partitioner(
     Uses Unstructured's ``register_partitioner``; the arguments are ``partition_got``'s
     defaults for routed files. ``partition()``'s own PDF options (``strategy``,
     ``hi_res_model_name``...) do not apply to GOT and are ignored; ``include_page_breaks``,
-    ``starting_page_number``, ``languages``, ``password`` and ``unique_element_ids`` pass
-    through. Registering again replaces the previous registration.
+    ``starting_page_number``, ``metadata_filename``, ``metadata_last_modified``, the language
+    options, ``password`` and ``unique_element_ids`` pass through. Registering again replaces
+    the previous registration.
 
     Returns:
         A handle: ``close()`` it, or use it as a context manager, to restore Unstructured's
@@ -316,12 +321,14 @@ def register_got_partitioner(
 
 
 def _file_type(value: FileType | str) -> FileType:
+    """A ``FileType``, or its name or extension: ``"pdf"``, ``"jpeg"``, ``".tiff"``."""
     if isinstance(value, FileType):
         return value
-    try:
-        return FileType[value.upper().lstrip(".")]
-    except KeyError:
-        raise ValueError(f"Unstructured has no file type {value!r}.") from None
+    name = value.lower().lstrip(".")
+    found = FileType.__members__.get(name.upper()) or FileType.from_extension(f".{name}")
+    if found is None:
+        raise ValueError(f"Unstructured has no file type {value!r}.")
+    return found
 
 
 def partition_routed_to_got(

@@ -242,26 +242,56 @@ class GOTEngine(OCREngine):
             for row, request in zip(rows, requests, strict=True)
         ]
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the settings, not the model: a copy in another process (a worker of
-        ``SimpleDirectoryReader(num_workers=...)``, say) loads its own on first use.
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the settings, not the model.
 
-        An engine built with ``from_components`` has nothing to reload from, so its model and
-        processor travel with it.
+        A copy unpickled in another process (a worker of ``SimpleDirectoryReader(num_workers=
+        ...)``, say) loads its own model on first use, and every copy with the same settings
+        unpickled in that process is one engine, so a worker loads the model once, not once
+        per task. An engine built with ``from_components`` has nothing to reload from, so its
+        model and processor travel with it.
         """
+        if self._reloadable:
+            return (_unpickled_engine, (type(self), self.load_settings, self.generation_settings))
         state = self.__dict__.copy()
         del state["_load_lock"]
-        if self._reloadable:
-            state["_model"] = state["_processor"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._load_lock = threading.Lock()
+        return (_engine_from_state, (type(self), state))
 
     def __repr__(self) -> str:
         state = "loaded" if self.is_loaded else "not loaded"
         return f"GOTEngine(model={self.model_id!r}, {state})"
+
+
+_unpickled: dict[tuple[type[GOTEngine], LoadSettings, GenerationSettings], GOTEngine] = {}
+_unpickled_lock = threading.Lock()
+
+
+def _unpickled_engine(
+    cls: type[GOTEngine], load: LoadSettings, generation: GenerationSettings
+) -> GOTEngine:
+    """The process's engine for these settings, created (unloaded) on first unpickling."""
+    key = (cls, load, generation)
+    with _unpickled_lock:
+        engine = _unpickled.get(key)
+        if engine is None:
+            engine = _unpickled[key] = _engine_from_state(
+                cls,
+                {
+                    "load_settings": load,
+                    "generation_settings": generation,
+                    "_model": None,
+                    "_processor": None,
+                    "_reloadable": True,
+                },
+            )
+        return engine
+
+
+def _engine_from_state(cls: type[GOTEngine], state: dict[str, Any]) -> GOTEngine:
+    engine = cls.__new__(cls)
+    engine.__dict__.update(state)
+    engine._load_lock = threading.Lock()
+    return engine
 
 
 def _with_rgb_images(index: int, request: OCRRequest) -> OCRRequest:

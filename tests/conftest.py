@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from PIL import Image
+
+# Unstructured pings its analytics server when it is imported unless told not to; the suite
+# runs offline (and its subprocesses inherit this).
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # CI machines are shared and their speed swings several-fold: property tests are about
 # correctness, so neither a deadline nor generation speed may fail them.

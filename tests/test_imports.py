@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 
@@ -75,6 +76,42 @@ def test_each_adapter_imports_its_framework_and_nothing_else(
     )
     assert done.stdout == "[] False True"
     assert done.stderr == ""
+
+
+def test_star_import_and_dir_load_no_framework() -> None:
+    code = (
+        "import sys\n"
+        "from got_loaders import *\n"
+        "import got_loaders\n"
+        "names = dir(got_loaders)\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('langchain_core', 'llama_index', 'unstructured', 'torch'))\n"
+        "print(heavy, 'GOTReader' in names, 'partition_got' in names, "
+        "hasattr(got_loaders, 'NoSuchThing'), end='')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert (done.stdout, done.stderr) == ("[] True True False", "")
+
+
+def test_importing_the_unstructured_adapter_opens_no_connection_when_opted_out() -> None:
+    # Unstructured itself pings its analytics server on import unless DO_NOT_TRACK or
+    # SCARF_NO_ANALYTICS is set (see the README); nothing of ours may reach the network.
+    code = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise SystemExit('network: ' + repr(args))\n"
+        "socket.socket.connect = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "import got_loaders.unstructured\n"
+        "print('ok', end='')\n"
+    )
+    env = {**os.environ, "DO_NOT_TRACK": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert (done.returncode, done.stdout) == (0, "ok"), done.stderr
 
 
 def test_adapter_names_resolve_lazily_from_the_package() -> None:

@@ -96,7 +96,7 @@ class ListItem:
     @property
     def text(self) -> str:
         body = inline.single_line(inline.to_text(self.content))
-        return f"{self.label} {body}" if self.label else body
+        return f"{self.label} {body}".rstrip() if self.label else body
 
     @property
     def markdown(self) -> str:

@@ -313,6 +313,31 @@ def test_auto_partition_routes_to_got_only_when_registered(
     ) == original
 
 
+def test_routed_file_objects_keep_their_name(paper: Path, engine: FakeEngine) -> None:
+    other = paper.with_name("other.pdf")
+    other.write_bytes(paper.read_bytes())
+    with register_got_partitioner(engine=engine, file_types=["pdf"]):
+        with paper.open("rb") as file:
+            first = partition(file=file, metadata_filename="first.pdf")
+        with other.open("rb") as file:
+            second = partition(file=file, metadata_filename="second.pdf")
+    assert {e.metadata.filename for e in first} == {"first.pdf"}
+    assert {e.metadata.filename for e in second} == {"second.pdf"}
+    # Unstructured's hash ids include the file name: the same text in two files differs.
+    assert not {e.id for e in first} & {e.id for e in second}
+
+
+def test_file_types_by_name_or_extension() -> None:
+    with register_got_partitioner(engine=FakeEngine(), file_types=["jpeg", ".tiff", "PDF"]) as r:
+        assert r.file_types == (FileType.JPG, FileType.TIFF, FileType.PDF)
+
+
+def test_a_labelled_item_without_text(paper: Path) -> None:
+    engine = FakeEngine(texts={(0, 0): "\\begin{enumerate}\n\\item[(b)]\n\\end{enumerate}"})
+    (item,) = partition_got(str(paper), engine=engine, pages=1)
+    assert (type(item), item.text) == (ListItem, "(b)")
+
+
 def test_registering_again_replaces_the_first(paper: Path) -> None:
     first = register_got_partitioner(engine=FakeEngine(texts={(0, 0): "first"}), file_types=["pdf"])
     second = register_got_partitioner(

@@ -194,13 +194,20 @@ def test_a_pickled_engine_carries_its_settings_not_its_model(tiny_engine: GOTEng
     image = noise_image(9)
     expected = tiny_engine.recognize(image).text  # loaded before pickling
     payload = pickle.dumps(tiny_engine)
+    assert len(payload) < 10_000  # settings only: the weights stay behind
     copy = pickle.loads(payload)
-    assert not copy.is_loaded
+    assert copy is not tiny_engine
+    assert type(copy) is GOTEngine
     assert copy.load_settings == tiny_engine.load_settings
     assert copy.generation_settings == tiny_engine.generation_settings
-    assert len(payload) < 10_000  # settings only: the weights stay behind
     assert copy.recognize(image).text == expected  # loads its own from the same checkpoint
     assert tiny_engine.is_loaded  # pickling took nothing from the original
+    # Every copy with these settings unpickled in this process is the same engine, so a
+    # worker that receives the engine with each task loads the model once.
+    assert pickle.loads(payload) is copy
+    assert pickle.loads(pickle.dumps(copy)) is copy
+    other = GOTEngine(tiny_engine.model_id, device="cpu", max_new_tokens=8)
+    assert pickle.loads(pickle.dumps(other)) is not copy
 
 
 def test_a_pickled_engine_from_components_keeps_them(tiny_engine: GOTEngine) -> None:
