@@ -27,6 +27,20 @@ HEAVY = (
 )
 
 
+def run_python(
+    code: str, *, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=check,
+    )
+
+
 @pytest.mark.parametrize("package", ["got_model", "got_loaders"])
 def test_import_pulls_in_nothing_heavy_and_prints_nothing(package: str) -> None:
     code = (
@@ -34,9 +48,7 @@ def test_import_pulls_in_nothing_heavy_and_prints_nothing(package: str) -> None:
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(heavy, end='')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = run_python(code)
     assert done.stdout == "[]"
     assert done.stderr == ""
 
@@ -48,9 +60,7 @@ def test_langchain_adapter_imports_only_langchain_core() -> None:
         "('torch', 'transformers', 'langchain_community', 'pymupdf'))\n"
         "print(heavy, end='')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = run_python(code)
     assert (done.stdout, done.stderr) == ("[]", "")
 
 
@@ -71,9 +81,7 @@ def test_each_adapter_imports_its_framework_and_nothing_else(
         "auto = 'unstructured.partition.auto' in sys.modules\n"
         f"print(heavy, auto, {framework!r} in sys.modules, end='')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = run_python(code)
     assert done.stdout == "[] False True"
     assert done.stderr == ""
 
@@ -89,9 +97,7 @@ def test_star_import_and_dir_load_no_framework() -> None:
         "print(heavy, 'GOTReader' in names, 'partition_got' in names, "
         "hasattr(got_loaders, 'NoSuchThing'), end='')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    done = run_python(code)
     assert (done.stdout, done.stderr) == ("[] True True False", "")
 
 
@@ -108,9 +114,7 @@ def test_importing_the_unstructured_adapter_opens_no_connection_when_opted_out()
         "print('ok', end='')\n"
     )
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
-    )
+    done = run_python(code, env=env, check=False)
     assert (done.returncode, done.stdout) == (0, "ok"), done.stderr
 
 
