@@ -19,7 +19,7 @@ from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat
 
 from .content import PageContent, document_metadata, ocr_metadata, page_text
 from .documents import DocumentInput, SourceDocument
-from .engines import engine_or_default, shared_engine
+from .engines import engine_batch_size, engine_or_default, shared_engine
 from .extras import import_extra
 from .pages import DocumentInfo, MetadataValue
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline, PageResult
@@ -71,8 +71,11 @@ class GOTReader(BasePydanticReader):
     revision: str | None = Field(default=None, description="A Hub revision (branch, tag, commit).")
     device: str = Field(default="auto", description='"auto", "cuda", "cuda:1", "mps" or "cpu".')
     dtype: str = Field(default="auto", description='"auto", "bfloat16", "float16", "float32".')
-    batch_size: int = Field(
-        default=DEFAULT_BATCH_SIZE, ge=1, description="Pages per engine batch, across files."
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"Pages per engine batch, across files; default the engine's "
+        f"({DEFAULT_BATCH_SIZE} for one built from these settings).",
     )
     max_new_tokens: int = Field(
         default=GOT_MAX_NEW_TOKENS, ge=1, description="The most tokens GOT may write for a page."
@@ -137,7 +140,7 @@ class GOTReader(BasePydanticReader):
             revision=self.revision,
             device=self.device,
             dtype=self.dtype,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or DEFAULT_BATCH_SIZE,
             max_new_tokens=self.max_new_tokens,
         )
 
@@ -169,7 +172,7 @@ class GOTReader(BasePydanticReader):
         pipeline = PagePipeline(
             engine,
             task,
-            batch_size=self.batch_size,
+            batch_size=engine_batch_size(engine, self.batch_size),
             pages=PageSelection.parse(self.pages),
             password=self.password.get_secret_value() if self.password else None,
             on_error=self.on_error,

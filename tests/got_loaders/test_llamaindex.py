@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from got_loaders.engines import shared_engine
 from got_loaders.errors import PasswordError
 from got_loaders.llamaindex import GOTReader
-from got_model import DEFAULT_MODEL_ID, GOTEngine
+from got_model import DEFAULT_MODEL_ID, GOTEngine, OCRRequest, OCRResult
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf
 
 EXTRACTORS = (".pdf", ".png", ".jpg")
@@ -160,6 +161,27 @@ def test_several_files_in_one_call_are_batched_together(tmp_path: Path) -> None:
         "## Document 1 page 0",
     ]
     assert engine.batches == [[(0, 0), (0, 1), (1, 0)]]
+
+
+class RecordingGOTEngine(GOTEngine):
+    """A GOTEngine whose batches are answered by the fake engine, without a model."""
+
+    def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
+        self.sizes = [*getattr(self, "sizes", []), len(requests)]
+        return FakeEngine().recognize_batch(requests)
+
+
+def test_the_batch_size_defaults_to_the_engines(tmp_path: Path) -> None:
+    paths = [tmp_path / "a.pdf", tmp_path / "b.pdf"]
+    for doc, path in enumerate(paths):
+        path.write_bytes(make_pdf(doc, 10))
+    engine = RecordingGOTEngine("no/model", batch_size=16)
+    assert len(GOTReader(engine=engine).load_data(paths)) == 20
+    assert engine.sizes == [16, 4]
+    engine.sizes = []
+    GOTReader(engine=engine, batch_size=5).load_data(paths)
+    assert engine.sizes == [5, 5, 5, 5]
+    assert GOTReader().engine.generation_settings.batch_size == 8
 
 
 def test_bytes_and_file_objects(pdf_path: Path) -> None:
