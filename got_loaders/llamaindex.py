@@ -104,7 +104,9 @@ class GOTReader(BasePydanticReader):
         default=None, description='The 1-based pages to read in each file, e.g. "1-3,7,10-".'
     )
     password: SecretStr | None = Field(
-        default=None, exclude=True, description="For encrypted PDFs; never serialized."
+        default=None,
+        exclude=True,
+        description="For encrypted PDFs; left out of to_dict() / to_json(), kept by pickle.",
     )
     on_error: OnError = Field(
         default=OnError.RAISE,
