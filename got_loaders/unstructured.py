@@ -108,7 +108,7 @@ def partition_got(
 
     Returns:
         Title, NarrativeText, ListItem, Table, Formula, CodeSnippet and Footer (footnotes)
-        elements in reading order, with PageBreak between pages when asked.
+        elements in reading order, with a PageBreak after each page when asked.
     """
     if (filename is None) == (file is None):
         raise ValueError("partition_got takes exactly one of filename= and file=.")
