@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-
-from got_model.engine import GOT_MAX_NEW_TOKENS, GOTEngine, OCREngine
-from got_model.loading import DEFAULT_MODEL_ID
+from got_model.engine import (
+    GOT_MAX_NEW_TOKENS,
+    GenerationSettings,
+    GOTEngine,
+    OCREngine,
+    process_engine,
+)
+from got_model.loading import DEFAULT_MODEL_ID, LoadSettings
 
 from .pipeline import DEFAULT_BATCH_SIZE
-
-_shared: dict[tuple[str, str | None, str, str, int, int], GOTEngine] = {}
-_shared_lock = threading.Lock()
 
 
 def shared_engine(
@@ -28,19 +29,10 @@ def shared_engine(
     ".png": GOTReader()}`` loads the 1.4 GB model once, not once per reader. Creating the
     engine loads nothing; the model loads on the first page.
     """
-    key = (str(model), revision, device, dtype, batch_size, max_new_tokens)
-    with _shared_lock:
-        engine = _shared.get(key)
-        if engine is None:
-            engine = _shared[key] = GOTEngine(
-                str(model),
-                revision=revision,
-                device=device,
-                dtype=dtype,
-                batch_size=batch_size,
-                max_new_tokens=max_new_tokens,
-            )
-        return engine
+    return process_engine(
+        LoadSettings(model=str(model), revision=revision, device=device, dtype=dtype),
+        GenerationSettings(batch_size=batch_size, max_new_tokens=max_new_tokens),
+    )
 
 
 def default_engine() -> GOTEngine:

@@ -12,7 +12,6 @@ and ``ocr_*`` keys. Every value is a flat scalar and every Document gets its own
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -34,7 +33,7 @@ from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
 from .options import parse_option
-from .pipeline import OnError, PagePipeline, PageResult
+from .pipeline import OnError, PagePipeline, PageResult, by_document
 from .selection import PagesArgument, PageSelection
 
 import_extra("langchain_core", "got_loaders.langchain")
@@ -105,8 +104,8 @@ class _PageReader:
             for item in results:
                 yield self._page_document(item, extra)
         else:
-            for _, group in itertools.groupby(results, key=lambda r: r.page.document.position):
-                yield self._file_document(list(group), extra)
+            for group in by_document(results):
+                yield self._file_document(group, extra)
 
     def _page_document(self, item: PageResult, extra: Mapping[str, Any] | None) -> Document:
         metadata = {**(extra or {}), **page_metadata(item, self.engine.model_id, self.task)}

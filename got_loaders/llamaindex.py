@@ -8,7 +8,6 @@ pages it has already ingested.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default, shared_engine
 from .extras import import_extra
 from .pages import DocumentInfo, MetadataValue
-from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline, PageResult
+from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline, PageResult, by_document
 from .selection import PageSelection
 
 import_extra("llama_index.core", "got_loaders.llamaindex")
@@ -184,8 +183,8 @@ class GOTReader(BasePydanticReader):
             for item in results:
                 yield self._page_document(item, engine.model_id, task, extra_info)
         else:
-            for _, group in itertools.groupby(results, key=lambda r: r.page.document.position):
-                yield self._file_document(list(group), engine.model_id, task, extra_info)
+            for group in by_document(results):
+                yield self._file_document(group, engine.model_id, task, extra_info)
 
     def _page_document(
         self,

@@ -8,6 +8,7 @@ lazy: a 1,000-page PDF holds at most ``prefetch`` rendered pages and one batch i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import queue
 import threading
@@ -251,6 +252,12 @@ class PagePipeline:
         if self.on_error is OnError.RAISE:
             raise error
         report_skipped(error, self.on_error)
+
+
+def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:
+    """The pages of each document together, in order (for one-Document-per-file modes)."""
+    for _, group in itertools.groupby(results, key=lambda r: r.page.document.position):
+        yield list(group)
 
 
 def report_skipped(what: object, on_error: OnError) -> None:

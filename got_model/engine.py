@@ -252,7 +252,7 @@ class GOTEngine(OCREngine):
         model and processor travel with it.
         """
         if self._reloadable:
-            return (_unpickled_engine, (type(self), self.load_settings, self.generation_settings))
+            return (process_engine, (self.load_settings, self.generation_settings, type(self)))
         state = self.__dict__.copy()
         del state["_load_lock"]
         return (_engine_from_state, (type(self), state))
@@ -262,19 +262,24 @@ class GOTEngine(OCREngine):
         return f"GOTEngine(model={self.model_id!r}, {state})"
 
 
-_unpickled: dict[tuple[type[GOTEngine], LoadSettings, GenerationSettings], GOTEngine] = {}
-_unpickled_lock = threading.Lock()
+_process_engines: dict[tuple[type[GOTEngine], LoadSettings, GenerationSettings], GOTEngine] = {}
+_process_engines_lock = threading.Lock()
 
 
-def _unpickled_engine(
-    cls: type[GOTEngine], load: LoadSettings, generation: GenerationSettings
+def process_engine(
+    load: LoadSettings, generation: GenerationSettings, cls: type[GOTEngine] | None = None
 ) -> GOTEngine:
-    """The process's engine for these settings, created (unloaded) on first unpickling."""
+    """The process's one engine for these settings, created (unloaded) on the first call.
+
+    Unpickled engines come from here, and so do got_loaders' shared engines: every holder of
+    the same settings in a process shares one model.
+    """
+    cls = cls or GOTEngine
     key = (cls, load, generation)
-    with _unpickled_lock:
-        engine = _unpickled.get(key)
+    with _process_engines_lock:
+        engine = _process_engines.get(key)
         if engine is None:
-            engine = _unpickled[key] = _engine_from_state(
+            engine = _process_engines[key] = _engine_from_state(
                 cls,
                 {
                     "load_settings": load,
