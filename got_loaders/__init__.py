@@ -9,7 +9,7 @@ The adapters' names can be imported from here too (``from got_loaders import GOT
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from got_model import DEFAULT_MODEL_ID, GOTEngine, OCREngine, OCRResult, OCRTask
+from got_model import DEFAULT_MODEL_ID, GOTEngine, OCREngine, OCRResult, OCRTask, ResultCache
 
 from .content import PageContent
 from .documents import DocumentInput, SourceDocument
@@ -87,6 +87,7 @@ __all__ = [
     "PageSelectionError",
     "PasswordError",
     "RecognitionError",
+    "ResultCache",
     "SourceDocument",
     "UnsupportedFormatError",
     "__version__",

@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from got_model.cache import CacheArgument, open_cache
 from got_model.engine import OCREngine
 from got_model.tasks import OCRTask
 
@@ -80,6 +81,7 @@ class _PageReader:
         content: PageContent | str,
         batch_size: int | None,
         on_error: OnError | str,
+        cache: CacheArgument,
     ) -> None:
         self.engine = engine_or_default(engine)
         self.mode = parse_option(LoadMode, mode, "mode")
@@ -94,6 +96,7 @@ class _PageReader:
             pages=PageSelection.parse(pages),
             password=password,
             on_error=on_error,
+            cache=open_cache(cache),
         )
 
     def read(
@@ -151,6 +154,9 @@ class GOTPDFLoader(BaseLoader):
         content: ``"markdown"``, ``"text"`` (no Markdown syntax) or ``"raw"`` (GOT's output).
         batch_size: pages per engine batch, across pages and files; default the engine's.
         on_error: ``"raise"``, or ``"skip"`` / ``"warn"`` to log a bad file or page and go on.
+        cache: ``True`` to keep results in the default result cache (a SQLite file in the
+            user cache directory), a path for another file, or a ``ResultCache``: pages
+            already read (same pixels, task and model) skip the model. Default: no cache.
 
     Example:
         >>> docs = GOTPDFLoader("paper.pdf").load()   # doctest: +SKIP
@@ -170,6 +176,7 @@ class GOTPDFLoader(BaseLoader):
         content: PageContent | str = PageContent.MARKDOWN,
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
+        cache: CacheArgument = None,
     ) -> None:
         self.documents = _inputs(file_path)
         self.reader = _PageReader(
@@ -182,6 +189,7 @@ class GOTPDFLoader(BaseLoader):
             content=content,
             batch_size=batch_size,
             on_error=on_error,
+            cache=cache,
         )
 
     @property
@@ -214,6 +222,7 @@ class GOTImageLoader(GOTPDFLoader):
         content: PageContent | str = PageContent.MARKDOWN,
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
+        cache: CacheArgument = None,
     ) -> None:
         super().__init__(
             file_path,
@@ -225,6 +234,7 @@ class GOTImageLoader(GOTPDFLoader):
             content=content,
             batch_size=batch_size,
             on_error=on_error,
+            cache=cache,
         )
 
 
@@ -247,6 +257,7 @@ class GOTParser(BaseBlobParser):
         content: PageContent | str = PageContent.MARKDOWN,
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
+        cache: CacheArgument = None,
     ) -> None:
         self.reader = _PageReader(
             engine=engine,
@@ -258,6 +269,7 @@ class GOTParser(BaseBlobParser):
             content=content,
             batch_size=batch_size,
             on_error=on_error,
+            cache=cache,
         )
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from got_model.cache import CacheArgument, open_cache, recognize_cached
 from got_model.engine import OCREngine
 from got_model.errors import MissingExtraError, ModelNotAvailableError
-from got_model.tasks import OCRTask
+from got_model.tasks import OCRRequest, OCRTask
 
 from .content import PageContent, page_text, resolve_task
 from .engines import engine_or_default
@@ -47,6 +48,7 @@ class GOTImageBlobParser(BaseImageBlobParser):
             bullets) give empty text instead of an OCR call.
         on_error: ``"raise"``, or ``"skip"`` / ``"warn"`` to give an unreadable image empty
             text and go on.
+        cache: as in ``GOTPDFLoader``: ``True``, a path or a ``ResultCache`` (default none).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class GOTImageBlobParser(BaseImageBlobParser):
         content: PageContent | str = PageContent.MARKDOWN,
         min_image_size: int = DEFAULT_MIN_IMAGE_SIZE,
         on_error: OnError | str = OnError.RAISE,
+        cache: CacheArgument = None,
     ) -> None:
         super().__init__()
         self.engine = engine_or_default(engine)
@@ -64,12 +67,14 @@ class GOTImageBlobParser(BaseImageBlobParser):
         self.content = parse_option(PageContent, content, "content")
         self.min_image_size = min_image_size
         self.on_error = parse_option(OnError, on_error, "on_error")
+        self.cache = open_cache(cache)
 
     def _analyze_image(self, img: Image.Image) -> str:
         if min(img.size) < self.min_image_size:
             return ""
         try:
-            result = self.engine.recognize(prepare_image(img, self.task), self.task)
+            request = OCRRequest((prepare_image(img, self.task),), self.task)
+            (result,) = recognize_cached(self.engine, [request], self.cache)
         except (ModelNotAvailableError, MissingExtraError):
             raise
         except Exception as exc:

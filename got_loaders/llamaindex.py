@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+from got_model.cache import open_cache
 from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.loading import DEFAULT_MODEL_ID
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat
@@ -112,6 +113,12 @@ class GOTReader(BasePydanticReader):
         description='"raise", or "skip" / "warn" to log a bad file or page and go on.',
     )
 
+    cache: bool | str | None = Field(
+        default=None,
+        description="True for the default result cache (a SQLite file in the user cache "
+        "directory), a path for another file; pages already read skip the model.",
+    )
+
     _engine: OCREngine | None = PrivateAttr(default=None)
 
     def __init__(self, *, engine: OCREngine | None = None, **data: Any) -> None:
@@ -177,6 +184,7 @@ class GOTReader(BasePydanticReader):
             pages=PageSelection.parse(self.pages),
             password=self.password.get_secret_value() if self.password else None,
             on_error=self.on_error,
+            cache=open_cache(self.cache),
         )
         results = pipeline.run(documents)
         if not self.return_full_document:

@@ -13,10 +13,11 @@ import logging
 import queue
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from got_model.cache import CacheError, ResultCache, image_digest, result_key
 from got_model.engine import OCREngine
 from got_model.errors import GOTError, MissingExtraError, ModelNotAvailableError
 from got_model.results import OCRResult
@@ -59,6 +60,22 @@ class PageResult:
 
     page: Page
     result: OCRResult
+    cached: bool = False
+    """True when the result came from the result cache rather than the engine."""
+
+
+@dataclass(frozen=True, eq=False)
+class _Rendered:
+    """A rendered page on its way to the engine: its cache key and, once looked up, result."""
+
+    page: Page
+    key: str | None = None
+    cached: OCRResult | None = None
+
+
+def page_key(identity: Mapping[str, object], task: OCRTask, page: Page) -> str:
+    """The result-cache key of a page: its pixels, the task, the engine's identity."""
+    return result_key(identity, task, [image_digest(page.image)])
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,9 @@ class PagePipeline:
         password: for encrypted PDFs.
         on_error: what to do with a file or page that cannot be read or recognised.
         prefetch: rendered pages waiting at most for the engine (default: two batches).
+        cache: a ``ResultCache``: pages it holds skip the engine, new results go into it.
+        on_skip: with ``"skip"`` / ``"warn"``, called with each error skipped instead of
+            logging it (a command line collects them for its summary).
     """
 
     def __init__(
@@ -101,6 +121,8 @@ class PagePipeline:
         password: str | None = None,
         on_error: OnError | str = OnError.RAISE,
         prefetch: int | None = None,
+        cache: ResultCache | None = None,
+        on_skip: Callable[[DocumentError], None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -111,6 +133,8 @@ class PagePipeline:
         self.password = password
         self.on_error = parse_option(OnError, on_error, "on_error")
         self.prefetch = prefetch if prefetch is not None else 2 * batch_size
+        self.cache = cache
+        self.on_skip = on_skip
         if self.prefetch < 1:
             raise ValueError(f"prefetch must be at least 1, got {self.prefetch}.")
 
@@ -118,15 +142,18 @@ class PagePipeline:
         """Yield one ``PageResult`` per page read, in document and page order."""
         pending: queue.Queue[object] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
+        identity = self.engine.cache_identity() if self.cache is not None else None
         producer = threading.Thread(
             target=self._render_all,
-            args=(documents, pending, stop),
+            args=(documents, pending, stop, identity),
             name="got-loaders-render",
             daemon=True,
         )
         producer.start()
-        waiting: list[Page | DocumentError] = []
-        page_count = 0
+        waiting: list[_Rendered | DocumentError] = []
+        misses = 0
+        # Cached pages wait for the misses before them; this bounds how many (and their images).
+        most_waiting = self.batch_size + self.prefetch
         try:
             while True:
                 item = pending.get()
@@ -134,17 +161,17 @@ class PagePipeline:
                     break
                 if isinstance(item, _Crash):
                     raise item.error
-                assert isinstance(item, (Page, DocumentError))
+                assert isinstance(item, (_Rendered, DocumentError))
+                if isinstance(item, _Rendered):
+                    item = self._look_up(item)
+                    misses += item.cached is None
                 waiting.append(item)
-                if isinstance(item, Page):
-                    page_count += 1
-                elif self.on_error is OnError.RAISE:
-                    # Read what came before the error, then stop: no OCR on pages after it.
+                # With raise, read what came before an error, then stop: no OCR after it.
+                must_stop = isinstance(item, DocumentError) and self.on_error is OnError.RAISE
+                full = misses >= self.batch_size or len(waiting) >= most_waiting
+                if must_stop or full or misses == 0:
                     yield from self._flush(waiting)
-                    waiting, page_count = [], 0
-                if page_count >= self.batch_size:
-                    yield from self._flush(waiting)
-                    waiting, page_count = [], 0
+                    waiting, misses = [], 0
             yield from self._flush(waiting)
         finally:
             stop.set()
@@ -158,6 +185,7 @@ class PagePipeline:
         documents: Iterable[DocumentInput],
         pending: queue.Queue[object],
         stop: threading.Event,
+        identity: dict[str, object] | None,
     ) -> None:
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -173,7 +201,13 @@ class PagePipeline:
                 if stop.is_set():
                     return
                 for item in self._render_document(SourceDocument.from_input(document), position):
-                    if stop.is_set() or not put(item):
+                    if isinstance(item, Page):
+                        # Hashing the pixels here keeps it off the engine's thread.
+                        key = None if identity is None else page_key(identity, self.task, item)
+                        sent = put(_Rendered(item, key))
+                    else:
+                        sent = put(item)
+                    if stop.is_set() or not sent:
                         return
             put(_DONE)
         except BaseException as exc:  # a bug or an interrupt: hand it to the caller's thread
@@ -204,39 +238,69 @@ class PagePipeline:
                 except Exception as exc:
                     yield _unexpected(document.name, exc, index + 1)
 
-    def _flush(self, items: Sequence[Page | DocumentError]) -> Iterator[PageResult]:
-        """Recognise the pages among ``items`` in one batch; yield results, report errors.
+    def _look_up(self, item: _Rendered) -> _Rendered:
+        """``item`` with its cached result, if the cache has one."""
+        if self.cache is None or item.key is None:
+            return item
+        try:
+            cached = self.cache.get(item.key, self.task)
+        except CacheError as error:  # a broken cache costs speed, never pages
+            logger.warning("Result cache lookup failed, reading the page again: %s", error)
+            return item
+        return item if cached is None else _Rendered(item.page, item.key, cached)
+
+    def _flush(self, items: Sequence[_Rendered | DocumentError]) -> Iterator[PageResult]:
+        """Recognise the uncached pages among ``items`` in one batch; yield results in order,
+        report errors.
 
         If the batch fails, its pages are tried one by one, so only a faulty page is lost and
         every page before it is still yielded when the error is raised.
         """
-        pages = [item for item in items if isinstance(item, Page)]
-        batch = self._try_engine(pages) if len(pages) > 1 else None
+        todo = [item for item in items if isinstance(item, _Rendered) and item.cached is None]
+        batch = self._try_engine(todo) if len(todo) > 1 else None
         results = iter(batch) if isinstance(batch, list) else None
         for item in items:
             if isinstance(item, DocumentError):
                 self._report(item)
                 continue
+            if item.cached is not None:
+                yield PageResult(item.page, item.cached, cached=True)
+                continue
             if results is not None:
-                yield PageResult(item, next(results))
+                yield PageResult(item.page, next(results))
                 continue
             single = self._try_engine([item])
             if isinstance(single, list):
-                yield PageResult(item, single[0])
+                yield PageResult(item.page, single[0])
             else:
+                page = item.page
                 error = RecognitionError(
-                    item.document.source, f"OCR failed: {single}", page=item.number
+                    page.document.source, f"OCR failed: {single}", page=page.number
                 )
                 error.__cause__ = single
                 self._report(error)
 
-    def _try_engine(self, pages: Sequence[Page]) -> list[OCRResult] | Exception:
+    def _try_engine(self, items: Sequence[_Rendered]) -> list[OCRResult] | Exception:
         try:
-            return self._run_engine(pages)
+            results = self._run_engine([item.page for item in items])
         except (ModelNotAvailableError, MissingExtraError):
             raise  # no page can succeed: never worth retrying page by page
         except Exception as exc:
             return exc
+        self._store(items, results)
+        return results
+
+    def _store(self, items: Sequence[_Rendered], results: Sequence[OCRResult]) -> None:
+        if self.cache is None:
+            return
+        entries = [(item.key, result) for item, result in zip(items, results, strict=True)]
+        try:
+            self.cache.put_many(
+                [(key, result) for key, result in entries if key is not None],
+                self.engine.model_id,
+            )
+        except CacheError as error:
+            logger.warning("Result cache not updated: %s", error)
 
     def _run_engine(self, pages: Sequence[Page]) -> list[OCRResult]:
         requests = [OCRRequest((page.image,), self.task) for page in pages]
@@ -251,7 +315,10 @@ class PagePipeline:
     def _report(self, error: DocumentError) -> None:
         if self.on_error is OnError.RAISE:
             raise error
-        report_skipped(error, self.on_error)
+        if self.on_skip is not None:
+            self.on_skip(error)
+        else:
+            report_skipped(error, self.on_error)
 
 
 def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any
 
+from got_model.cache import CacheArgument, open_cache
 from got_model.engine import OCREngine
 from got_model.markdown import (
     Block,
@@ -77,6 +78,7 @@ def partition_got(
     starting_page_number: int = 1,
     batch_size: int | None = None,
     on_error: OnError | str = OnError.RAISE,
+    cache: CacheArgument = None,
     metadata_filename: str | None = None,
     metadata_last_modified: str | None = None,
     languages: list[str] | None = None,
@@ -98,6 +100,8 @@ def partition_got(
         starting_page_number: the number of the first page, for ``metadata.page_number``.
         batch_size: pages per engine batch; default the engine's.
         on_error: ``"raise"``, or ``"skip"`` / ``"warn"`` to log a bad page and go on.
+        cache: ``True`` for the default result cache, a path, or a ``ResultCache``: pages
+            already read skip the model (default: no cache).
         metadata_filename: the file name to record (useful with ``file``).
         metadata_last_modified: the date to record instead of the file's modification time.
         languages: as in Unstructured: ``None`` detects the language (offline, with
@@ -124,6 +128,7 @@ def partition_got(
         pages=PageSelection.parse(pages),
         password=password,
         on_error=on_error,
+        cache=open_cache(cache),
     )
     last_modified = metadata_last_modified
     if last_modified is None and filename is not None:
@@ -284,6 +289,7 @@ def register_got_partitioner(
     task: OCRTask | str = "formatted",
     batch_size: int | None = None,
     on_error: OnError | str = OnError.RAISE,
+    cache: CacheArgument = None,
 ) -> GOTRegistration:
     """Make ``unstructured.partition.auto.partition()`` read these file types with GOT.
 
@@ -306,6 +312,7 @@ def register_got_partitioner(
         "task": resolve_task(task),
         "batch_size": batch_size,
         "on_error": on_error,
+        "cache": open_cache(cache),
     }
     if _registration is not None:
         _registration.close()

@@ -3,6 +3,7 @@
 Importing this package loads neither torch nor transformers; the model loads on first use.
 """
 
+from .cache import CacheError, CacheInfo, ResultCache, default_cache_path
 from .engine import GOT_MAX_NEW_TOKENS, GenerationSettings, GOTEngine, OCREngine
 from .errors import (
     GOTError,
@@ -26,6 +27,8 @@ __all__ = [
     "GOT_MAX_NEW_TOKENS",
     "PLAIN",
     "BlockKind",
+    "CacheError",
+    "CacheInfo",
     "FinishReason",
     "GOTEngine",
     "GOTError",
@@ -44,7 +47,9 @@ __all__ = [
     "RegionColor",
     "Repetition",
     "RepetitionGuard",
+    "ResultCache",
     "__version__",
+    "default_cache_path",
     "to_markdown",
     "to_rgb",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -37,6 +39,15 @@ class OCREngine(ABC):
     @abstractmethod
     def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
         """Run every request and return one result per request, in input order."""
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What, besides the task and the image, decides this engine's output.
+
+        The result cache keys on it. The default is the engine's class and ``model_id``;
+        an engine whose output depends on more settings must add them.
+        """
+        kind = type(self)
+        return {"engine": f"{kind.__module__}.{kind.__qualname__}", "model": self.model_id}
 
     def recognize(self, image: Image.Image, task: OCRTask = PLAIN) -> OCRResult:
         """Read one image."""
@@ -154,6 +165,25 @@ class GOTEngine(OCREngine):
     @property
     def model_id(self) -> str:
         return self.load_settings.model
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The model (a local directory also by its weight files' sizes and times), its
+        revision, the dtype and every generation setting that changes the text.
+
+        Left out because they change nothing but floating-point rounding: the device, the
+        batch size and the attention implementation.
+        """
+        load, generation = self.load_settings, self.generation_settings
+        guard = generation.repetition_guard
+        return {
+            **super().cache_identity(),
+            "revision": load.revision,
+            "weights": local_weights_fingerprint(load.model),
+            "dtype": str(load.dtype),
+            "max_new_tokens": generation.max_new_tokens,
+            "repetition_guard": None if guard is None else dataclasses.asdict(guard),
+            "no_repeat_ngram_size": generation.no_repeat_ngram_size,
+        }
 
     @property
     def is_loaded(self) -> bool:
@@ -290,6 +320,19 @@ def process_engine(
                 },
             )
         return engine
+
+
+def local_weights_fingerprint(model: str) -> list[tuple[str, int, int]] | None:
+    """(name, size, mtime in ns) of a local model directory's config and weight files, or
+    None for a Hub id: rewriting the weights in place then misses the cache."""
+    if not os.path.isdir(model):
+        return None
+    fingerprint = []
+    for entry in sorted(os.scandir(model), key=lambda entry: entry.name):
+        if entry.is_file() and entry.name.endswith((".json", ".safetensors", ".bin")):
+            stat = entry.stat()
+            fingerprint.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    return fingerprint
 
 
 def _engine_from_state(cls: type[GOTEngine], state: dict[str, Any]) -> GOTEngine:
