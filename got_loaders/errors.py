@@ -15,6 +15,8 @@ class DocumentError(GOTError):
     """
 
     def __init__(self, source: str, reason: str, *, page: int | None = None) -> None:
+        if reason.endswith(".."):  # a dependency's message that ends a sentence already
+            reason = reason[:-1]
         self.source = source
         self.page = page
         self.reason = reason

@@ -57,3 +57,37 @@ def test_partition_got_on_the_checkpoint(tiny_engine: GOTEngine, tmp_path: Path)
         texts = [e.text for e in elements if e.metadata.page_number == number]
         assert "\n\n".join(texts) == read_alone(tiny_engine, path, number - 1).converted.text
     assert {e.metadata.filename for e in elements} == {"two.pdf"}
+
+
+def test_got_ocr_command_on_the_checkpoint(
+    tiny_checkpoint: str, tiny_engine: GOTEngine, tmp_path: Path
+) -> None:
+    """The console script loads the checkpoint by the real path; a rerun comes from the cache
+    and gives the same bytes."""
+    import subprocess
+    import sys
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "three.pdf").write_bytes(noise_pdf(3))
+    noise_image(7, size=(200, 100)).save(inputs / "photo.png")
+    command = [sys.executable, "-m", "got_loaders.cli", "convert", str(inputs), "--device", "cpu"]
+    command += ["--model", tiny_checkpoint, "--max-new-tokens", "24", "--batch-size", "4"]
+    command += ["--cache", str(tmp_path / "cache.sqlite3"), "--page-markers"]
+    outputs = []
+    for run in ("first", "second"):
+        done = subprocess.run(
+            [*command, "-o", str(tmp_path / run)], capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stderr)
+    assert "4 from the cache" not in outputs[0]
+    assert "4 from the cache" in outputs[1]
+    text = (tmp_path / "first" / "three.md").read_text()
+    assert (tmp_path / "second" / "three.md").read_text() == text
+    pages = [read_alone(tiny_engine, inputs / "three.pdf", index).markdown for index in range(3)]
+    expected = "\n\n".join(
+        f"<!-- page {number} -->\n\n{page}" if page else f"<!-- page {number} -->"
+        for number, page in enumerate(pages, 1)
+    )
+    assert text == expected + "\n"
