@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from got_model import __version__
 from got_model.cache import ResultCache, default_cache_path
@@ -335,6 +335,23 @@ class _PageCounter:
 # -- the command line ----------------------------------------------------------------------
 
 
+CONVERT_EPILOG = """\
+examples:
+  got-ocr convert paper.pdf > paper.md
+  got-ocr convert scans/ -o out/ --skip-existing     resume: finished outputs are kept
+  got-ocr convert docs/ -o out/ -f jsonl --glob '*.pdf' --pages 1-5
+  cat scan.png | got-ocr convert - --task plain
+
+outputs are written whole (through a temporary file) as each document finishes. A document
+with a failed page is still written without that page; rerunning without --skip-existing
+retries it, and the result cache makes the rest of the rerun cheap.
+
+exit status: 0 when everything was converted, 1 when a file or page failed (the others were
+converted) or no page could be read at all (model missing), 2 for bad arguments,
+130 when interrupted.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="got-ocr",
@@ -348,11 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="convert PDFs and images to Markdown or JSONL",
         description=(
-            "Convert PDFs and images (PNG, JPEG, TIFF, WebP, BMP, GIF) to Markdown (one file "
-            "per document) or JSONL (one line per page, with its metadata). A file or page "
-            "that fails is reported and the run goes on; the exit status is then 1."
+            "Convert PDFs and images (PNG, JPEG, TIFF, WebP, BMP, GIF) to Markdown (one file\n"
+            "per document) or JSONL (one line per page, with its metadata). A file or page\n"
+            "that fails is reported and the run goes on. Pages already read (same pixels,\n"
+            "task and model) come from the result cache instead of the model."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     convert.add_argument(
         "inputs",
@@ -365,21 +384,23 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output-dir",
         type=Path,
-        help="write one file per document here, mirroring directory inputs' layout "
-        "(default: everything to standard output)",
+        metavar="DIR",
+        help="write one file per document here (<name>.md or .jsonl), mirroring the layout "
+        "of directory inputs (default: everything to standard output)",
     )
     out.add_argument(
         "-f",
         "--format",
         choices=[k.value for k in OutputKind],
         default="markdown",
-        help="Markdown per document, or JSON lines {text, metadata} per page",
+        help="Markdown per document, or JSON lines {text, metadata} per page "
+        "(default: %(default)s)",
     )
     out.add_argument(
         "--content",
         choices=[c.value for c in PageContent],
         default="markdown",
-        help="page text as Markdown, plain text, or GOT's raw output",
+        help="page text as Markdown, plain text, or GOT's raw output (default: %(default)s)",
     )
     out.add_argument(
         "--page-markers",
@@ -401,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
         + ", any case)",
     )
     select.add_argument(
-        "--pages", help="1-based pages to read in each document, e.g. '1-3,7,10-' (default: all)"
+        "--pages",
+        metavar="SPEC",
+        help="1-based pages to read in each document, e.g. '1-3,7,10-' (default: all)",
     )
     select.add_argument("--password", help="for encrypted PDFs")
     task = convert.add_argument_group("task")
@@ -409,14 +432,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--task",
         choices=[o.value for o in OutputFormat],
         default="formatted",
-        help="formatted: headings, tables and math; plain: text only",
+        help="formatted: headings, tables and math; plain: text only (default: %(default)s)",
     )
     task.add_argument(
         "--multi-crop",
         action="store_true",
         help="read each page as up to --max-patches 1024px tiles (dense or large pages)",
     )
-    task.add_argument("--max-patches", type=int, default=DEFAULT_MAX_PATCHES, help="tile limit")
+    task.add_argument(
+        "--max-patches",
+        type=int,
+        default=DEFAULT_MAX_PATCHES,
+        metavar="N",
+        help="the most tiles --multi-crop may use (default: %(default)s)",
+    )
     task.add_argument(
         "--box",
         metavar="X1,Y1,X2,Y2",
@@ -429,16 +458,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engine = convert.add_argument_group("engine")
     engine.add_argument(
-        "--model", default=DEFAULT_MODEL_ID, help="Hugging Face Hub id or local directory"
+        "--model",
+        default=DEFAULT_MODEL_ID,
+        metavar="ID_OR_DIR",
+        help="Hugging Face Hub id or local directory (default: %(default)s)",
     )
     engine.add_argument("--revision", help="Hub branch, tag or commit to pin")
-    engine.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
-    engine.add_argument("--dtype", default="auto", help="auto, bfloat16, float16 or float32")
     engine.add_argument(
-        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="pages per model batch"
+        "--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, mps, cpu"
     )
     engine.add_argument(
-        "--max-new-tokens", type=int, default=GOT_MAX_NEW_TOKENS, help="token limit per page"
+        "--dtype",
+        default="auto",
+        help="auto (bf16/fp16 on GPU, fp32 on CPU), bfloat16, float16 or float32",
+    )
+    engine.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help="pages per model batch, filled across files (default: %(default)s)",
+    )
+    engine.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=GOT_MAX_NEW_TOKENS,
+        metavar="N",
+        help="the most tokens GOT may write for a page (default: %(default)s)",
     )
     _add_cache_options(convert, with_off=True)
     shown = convert.add_argument_group("messages")
