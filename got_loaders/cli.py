@@ -723,6 +723,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         if args.command == "cache":
             return run_cache(args)
         return run_convert(args, parser)
+    except BrokenPipeError:  # the reader of standard output went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("got-ocr: interrupted; results already written and cached are kept.", file=sys.stderr)
         return EXIT_INTERRUPTED

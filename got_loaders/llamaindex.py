@@ -134,6 +134,11 @@ class GOTReader(BasePydanticReader):
         PageSelection.parse(value)  # InvalidPagesError is a ValueError: pydantic reports it
         return value
 
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache_path(cls, value: Any) -> Any:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
     @classmethod
     def class_name(cls) -> str:
         return "GOTReader"

@@ -393,3 +393,24 @@ def test_plain_task_markdown_is_escaped_text(
     assert run("convert", pdf_path, "-o", tmp_path / "o", "--no-cache", "--task", "plain") == 0
     expected = "\n\n".join(page_markdown(engine, 0, p, PLAIN) for p in range(3)) + "\n"
     assert (tmp_path / "o" / "report.md").read_text() == expected
+
+
+def test_a_closed_standard_output_stops_quietly(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for doc in range(4):
+        (folder / f"doc{doc}.pdf").write_bytes(make_pdf(doc, 2))
+    argv = [sys.executable, "-c", _SLOW_RUN, "convert", str(folder)]  # 0.2 s a batch
+    argv += ["--no-cache", "-f", "jsonl", "--batch-size", "1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None
+    assert child.stderr is not None
+    first = json.loads(child.stdout.readline())  # like `| head -1`, while 7 pages are to come
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == cli.EXIT_FAILED
+    assert first["metadata"]["page_number"] == 1
+    assert "Traceback" not in stderr

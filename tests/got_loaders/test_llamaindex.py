@@ -354,3 +354,9 @@ def test_sentence_splitter_chunks_keep_the_page(pdf_path: Path) -> None:
     on_page_two = [n for n in nodes if n.metadata["page_label"] == "2"]
     assert len(on_page_two) > 3  # the long page was split, each chunk still knows its page
     assert {n.ref_doc_id for n in on_page_two} == {f"{pdf_path}#page=2"}
+
+
+def test_cache_takes_a_path_object_and_serializes_as_text(tmp_path: Path) -> None:
+    reader = GOTReader(cache=tmp_path / "c.sqlite3")
+    assert reader.cache == str(tmp_path / "c.sqlite3")
+    assert GOTReader.from_json(reader.to_json()).cache == reader.cache
