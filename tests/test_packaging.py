@@ -42,6 +42,9 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
     for extra in ("langchain", "llamaindex", "unstructured", "all", "dev"):
         assert f"Provides-Extra: {extra}" in text
     assert any(name.endswith("licenses/LICENSE") for name in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "got-ocr = got_loaders.cli:main" in scripts
 
     # A clean environment with only the wheel and Pillow: the public names import without
     # torch, transformers or any framework.
@@ -80,3 +83,12 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
         [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert done.stdout.splitlines() == ["stepfun-ai/GOT-OCR-2.0-hf", "## Intro"]
+    # The console script is installed and starts without torch or a framework.
+    version = subprocess.run(
+        [str(venv / "bin" / "got-ocr"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert version.stdout.startswith("got-ocr 0.")
