@@ -315,7 +315,8 @@ def recognize_cached(
 ) -> list[OCRResult]:
     """``engine.recognize_batch(requests)``, reading and filling ``cache`` on the way.
 
-    Only the requests the cache misses reach the engine, in one batch.
+    Only the requests the cache misses reach the engine, in one batch. A cache that cannot be
+    read or written costs time, never results: the error is logged and the engine runs.
     """
     if cache is None:
         return engine.recognize_batch(requests)
@@ -324,11 +325,20 @@ def recognize_cached(
         result_key(identity, request.task, [image_digest(image) for image in request.images])
         for request in requests
     ]
-    results = cache.get_many(keys, [request.task for request in requests])
+    try:
+        results = cache.get_many(keys, [request.task for request in requests])
+    except CacheError as error:
+        logger.warning("Result cache lookup failed, reading again: %s", error)
+        results = [None] * len(requests)
     missing = [index for index, result in enumerate(results) if result is None]
     if missing:
         fresh = engine.recognize_batch([requests[index] for index in missing])
-        cache.put_many(((keys[i], r) for i, r in zip(missing, fresh, strict=True)), engine.model_id)
+        try:
+            cache.put_many(
+                ((keys[i], r) for i, r in zip(missing, fresh, strict=True)), engine.model_id
+            )
+        except CacheError as error:
+            logger.warning("Result cache not updated: %s", error)
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
     return [result for result in results if result is not None]
