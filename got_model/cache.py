@@ -154,7 +154,7 @@ class ResultCache:
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(f"Cannot open the result cache {self.path}: {exc}.") from exc
         try:
-            _prepare(connection, self.path)
+            _prepare(connection, self.path, self.timeout)
         except BaseException:
             connection.close()
             raise
@@ -175,7 +175,7 @@ class ResultCache:
         self.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.path, self.timeout))
+        return (_reopen, (type(self), self.path, self.timeout))
 
     def __repr__(self) -> str:
         return f"ResultCache({str(self.path)!r})"
@@ -344,27 +344,54 @@ def recognize_cached(
     return [result for result in results if result is not None]
 
 
-def _prepare(connection: sqlite3.Connection, path: Path) -> None:
-    try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+def _prepare(connection: sqlite3.Connection, path: Path, timeout: float) -> None:
+    """Check the format, switch to WAL and create the table, waiting out other writers.
+
+    Switching a new file to WAL does not wait on SQLite's busy timeout: when several
+    processes open a new cache at once, retry until ``timeout`` runs out.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _set_up(connection, path)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if busy and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            if busy:
+                raise CacheError(
+                    f"The result cache {path} stayed locked by another process for "
+                    f"{timeout:g} s; try again, or raise the cache's timeout."
+                ) from exc
+            raise CacheError(f"Cannot open the result cache {path}: {exc}.") from exc
+        except sqlite3.DatabaseError as exc:
             raise CacheError(
-                f"The result cache {path} was written by a newer got-loaders (format {version}); "
-                "upgrade got-loaders, or point the cache at another file."
-            )
-        connection.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL loses no committed transaction when the process is killed; only a
-        # power cut may drop the last ones, and never corrupts the file.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        if version < SCHEMA_VERSION:
-            with _transaction(connection):
-                connection.execute(_SCHEMA)
-                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except sqlite3.DatabaseError as exc:
+                f"The result cache {path} is not a usable SQLite database ({exc}): delete the "
+                "file or point the cache at another one."
+            ) from exc
+
+
+def _set_up(connection: sqlite3.Connection, path: Path) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
         raise CacheError(
-            f"The result cache {path} is not a usable SQLite database ({exc}): delete the file "
-            "or point the cache at another one."
-        ) from exc
+            f"The result cache {path} was written by a newer got-loaders (format {version}); "
+            "upgrade got-loaders, or point the cache at another file."
+        )
+    connection.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL loses no committed transaction when the process is killed; only a
+    # power cut may drop the last ones, and never corrupts the file.
+    connection.execute("PRAGMA synchronous=NORMAL")
+    if version < SCHEMA_VERSION:
+        with _transaction(connection):
+            connection.execute(_SCHEMA)
+            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _reopen(cls: type[ResultCache], path: Path, timeout: float) -> ResultCache:
+    return cls(path, timeout=timeout)
 
 
 class _transaction:

@@ -179,7 +179,7 @@ class GOTEngine(OCREngine):
             **super().cache_identity(),
             "revision": load.revision,
             "weights": local_weights_fingerprint(load.model),
-            "dtype": str(load.dtype),
+            "dtype": str(load.dtype).removeprefix("torch."),  # torch.float16 == "float16"
             "max_new_tokens": generation.max_new_tokens,
             "repetition_guard": None if guard is None else dataclasses.asdict(guard),
             "no_repeat_ngram_size": generation.no_repeat_ngram_size,
