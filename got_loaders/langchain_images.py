@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from got_model.cache import CacheArgument, open_cache, recognize_cached
 from got_model.engine import OCREngine
-from got_model.errors import MissingExtraError, ModelNotAvailableError
+from got_model.errors import MissingExtraError, ModelLoadError
 from got_model.tasks import OCRRequest, OCRTask
 
 from .content import PageContent, page_text, resolve_task
@@ -75,7 +75,7 @@ class GOTImageBlobParser(BaseImageBlobParser):
         try:
             request = OCRRequest((prepare_image(img, self.task),), self.task)
             (result,) = recognize_cached(self.engine, [request], self.cache)
-        except (ModelNotAvailableError, MissingExtraError):
+        except (ModelLoadError, MissingExtraError):
             raise
         except Exception as exc:
             if self.on_error is OnError.RAISE:

@@ -19,7 +19,7 @@ from enum import Enum
 
 from got_model.cache import CacheError, ResultCache, image_digest, result_key
 from got_model.engine import OCREngine
-from got_model.errors import GOTError, MissingExtraError, ModelNotAvailableError
+from got_model.errors import GOTError, MissingExtraError, ModelLoadError
 from got_model.results import OCRResult
 from got_model.tasks import OCRRequest, OCRTask
 
@@ -142,7 +142,8 @@ class PagePipeline:
         """Yield one ``PageResult`` per page read, in document and page order."""
         pending: queue.Queue[object] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
-        identity = self.engine.cache_identity() if self.cache is not None else None
+        cache = _RunCache(self.cache, self.engine.model_id, self.task) if self.cache else None
+        identity = self.engine.cache_identity() if cache is not None else None
         producer = threading.Thread(
             target=self._render_all,
             args=(documents, pending, stop, identity),
@@ -163,16 +164,16 @@ class PagePipeline:
                     raise item.error
                 assert isinstance(item, (_Rendered, DocumentError))
                 if isinstance(item, _Rendered):
-                    item = self._look_up(item)
+                    item = cache.look_up(item) if cache is not None else item
                     misses += item.cached is None
                 waiting.append(item)
                 # With raise, read what came before an error, then stop: no OCR after it.
                 must_stop = isinstance(item, DocumentError) and self.on_error is OnError.RAISE
                 full = misses >= self.batch_size or len(waiting) >= most_waiting
                 if must_stop or full or misses == 0:
-                    yield from self._flush(waiting)
+                    yield from self._flush(waiting, cache)
                     waiting, misses = [], 0
-            yield from self._flush(waiting)
+            yield from self._flush(waiting, cache)
         finally:
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
@@ -238,18 +239,9 @@ class PagePipeline:
                 except Exception as exc:
                     yield _unexpected(document.name, exc, index + 1)
 
-    def _look_up(self, item: _Rendered) -> _Rendered:
-        """``item`` with its cached result, if the cache has one."""
-        if self.cache is None or item.key is None:
-            return item
-        try:
-            cached = self.cache.get(item.key, self.task)
-        except CacheError as error:  # a broken cache costs speed, never pages
-            logger.warning("Result cache lookup failed, reading the page again: %s", error)
-            return item
-        return item if cached is None else _Rendered(item.page, item.key, cached)
-
-    def _flush(self, items: Sequence[_Rendered | DocumentError]) -> Iterator[PageResult]:
+    def _flush(
+        self, items: Sequence[_Rendered | DocumentError], cache: _RunCache | None
+    ) -> Iterator[PageResult]:
         """Recognise the uncached pages among ``items`` in one batch; yield results in order,
         report errors.
 
@@ -257,7 +249,7 @@ class PagePipeline:
         every page before it is still yielded when the error is raised.
         """
         todo = [item for item in items if isinstance(item, _Rendered) and item.cached is None]
-        batch = self._try_engine(todo) if len(todo) > 1 else None
+        batch = self._try_engine(todo, cache) if len(todo) > 1 else None
         results = iter(batch) if isinstance(batch, list) else None
         for item in items:
             if isinstance(item, DocumentError):
@@ -269,7 +261,7 @@ class PagePipeline:
             if results is not None:
                 yield PageResult(item.page, next(results))
                 continue
-            single = self._try_engine([item])
+            single = self._try_engine([item], cache)
             if isinstance(single, list):
                 yield PageResult(item.page, single[0])
             else:
@@ -280,27 +272,18 @@ class PagePipeline:
                 error.__cause__ = single
                 self._report(error)
 
-    def _try_engine(self, items: Sequence[_Rendered]) -> list[OCRResult] | Exception:
+    def _try_engine(
+        self, items: Sequence[_Rendered], cache: _RunCache | None
+    ) -> list[OCRResult] | Exception:
         try:
             results = self._run_engine([item.page for item in items])
-        except (ModelNotAvailableError, MissingExtraError):
+        except (ModelLoadError, MissingExtraError):
             raise  # no page can succeed: never worth retrying page by page
         except Exception as exc:
             return exc
-        self._store(items, results)
+        if cache is not None:
+            cache.store(items, results)
         return results
-
-    def _store(self, items: Sequence[_Rendered], results: Sequence[OCRResult]) -> None:
-        if self.cache is None:
-            return
-        entries = [(item.key, result) for item, result in zip(items, results, strict=True)]
-        try:
-            self.cache.put_many(
-                [(key, result) for key, result in entries if key is not None],
-                self.engine.model_id,
-            )
-        except CacheError as error:
-            logger.warning("Result cache not updated: %s", error)
 
     def _run_engine(self, pages: Sequence[Page]) -> list[OCRResult]:
         requests = [OCRRequest((page.image,), self.task) for page in pages]
@@ -319,6 +302,44 @@ class PagePipeline:
             self.on_skip(error)
         else:
             report_skipped(error, self.on_error)
+
+
+class _RunCache:
+    """The result cache during one run: after its first failure it is left alone for the rest
+    of the run (one warning, not one per page), and pages are read by the engine."""
+
+    def __init__(self, cache: ResultCache, model_id: str, task: OCRTask) -> None:
+        self.cache: ResultCache | None = cache
+        self.model_id = model_id
+        self.task = task
+
+    def look_up(self, item: _Rendered) -> _Rendered:
+        """``item`` with its cached result, if the cache has one."""
+        if self.cache is None or item.key is None:
+            return item
+        try:
+            cached = self.cache.get(item.key, self.task)
+        except CacheError as error:
+            self._give_up(error)
+            return item
+        return item if cached is None else _Rendered(item.page, item.key, cached)
+
+    def store(self, items: Sequence[_Rendered], results: Sequence[OCRResult]) -> None:
+        if self.cache is None:
+            return
+        entries = [
+            (item.key, result)
+            for item, result in zip(items, results, strict=True)
+            if item.key is not None
+        ]
+        try:
+            self.cache.put_many(entries, self.model_id)
+        except CacheError as error:
+            self._give_up(error)
+
+    def _give_up(self, error: CacheError) -> None:
+        logger.warning("Result cache off for the rest of this run: %s", error)
+        self.cache = None
 
 
 def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:

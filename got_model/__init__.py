@@ -10,6 +10,7 @@ from .errors import (
     ImageInputError,
     InvalidTaskError,
     MissingExtraError,
+    ModelLoadError,
     ModelNotAvailableError,
 )
 from .images import to_rgb
@@ -38,6 +39,7 @@ __all__ = [
     "LoadSettings",
     "MarkdownOutput",
     "MissingExtraError",
+    "ModelLoadError",
     "ModelNotAvailableError",
     "OCREngine",
     "OCRRequest",

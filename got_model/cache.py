@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import GOTError
+from .images import to_rgb
 from .results import FinishReason, OCRResult
 from .tasks import OCRRequest, OCRTask
 
@@ -39,10 +40,11 @@ APP_NAME = "got-loaders"
 CACHE_FILE_NAME = "results.sqlite3"
 KEY_VERSION = 1  # bump when the key's recipe changes: old entries then simply miss
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x474F5452  # "GOTR": marks a SQLite file as a got-loaders result cache
 DEFAULT_TIMEOUT = 30.0
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
+CREATE TABLE IF NOT EXISTS got_ocr_results (
     key TEXT PRIMARY KEY,
     text TEXT NOT NULL,
     finish_reason TEXT NOT NULL,
@@ -69,7 +71,9 @@ def default_cache_path() -> Path:
 
 
 def image_digest(image: Image.Image) -> str:
-    """SHA-256 of an image's mode, size and pixels: equal exactly when the model input is."""
+    """SHA-256 of an image's pixels as the model reads them (8-bit RGB, see ``to_rgb``), and
+    its size: equal exactly when the model input is."""
+    image = to_rgb(image)  # a palette or transparency changes what the model sees
     digest = hashlib.sha256(f"{image.mode}:{image.width}x{image.height}:".encode())
     digest.update(image.tobytes())
     return digest.hexdigest()
@@ -82,7 +86,8 @@ def task_identity(task: OCRTask) -> dict[str, Any]:
         "box": list(task.box) if task.box is not None else None,
         "color": task.color.value if task.color is not None else None,
         "crop_to_patches": task.crop_to_patches,
-        "max_patches": task.max_patches,
+        # The tile limit only matters with multi-crop: without it, any limit reads the same.
+        "max_patches": task.max_patches if task.crop_to_patches else None,
     }
 
 
@@ -196,7 +201,7 @@ class ResultCache:
                 try:
                     found = connection.execute(
                         "SELECT key, text, finish_reason, generated_tokens, repeated_tokens_cut,"
-                        f" seconds FROM results WHERE key IN ({marks})",
+                        f" seconds FROM got_ocr_results WHERE key IN ({marks})",
                         chunk,
                     ).fetchall()
                 except sqlite3.Error as exc:
@@ -236,7 +241,8 @@ class ResultCache:
             try:
                 with _transaction(connection):
                     connection.executemany(
-                        "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                        "INSERT OR REPLACE INTO got_ocr_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
                     )
             except sqlite3.Error as exc:
                 raise CacheError(f"Cannot write to the result cache {self.path}: {exc}.") from exc
@@ -255,11 +261,11 @@ class ResultCache:
             connection = self._connect()
             try:
                 entries, oldest, newest = connection.execute(
-                    "SELECT COUNT(*), MIN(created), MAX(created) FROM results"
+                    "SELECT COUNT(*), MIN(created), MAX(created) FROM got_ocr_results"
                 ).fetchone()
                 models = dict(
                     connection.execute(
-                        "SELECT model, COUNT(*) FROM results GROUP BY model ORDER BY 2 DESC"
+                        "SELECT model, COUNT(*) FROM got_ocr_results GROUP BY model ORDER BY 2 DESC"
                     ).fetchall()
                 )
             except sqlite3.Error as exc:
@@ -282,7 +288,7 @@ class ResultCache:
             connection = self._connect()
             try:
                 with _transaction(connection):
-                    deleted = connection.execute("DELETE FROM results").rowcount
+                    deleted = connection.execute("DELETE FROM got_ocr_results").rowcount
                 connection.execute("VACUUM")
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
@@ -374,8 +380,17 @@ def _prepare(connection: sqlite3.Connection, path: Path, timeout: float) -> None
 
 
 def _set_up(connection: sqlite3.Connection, path: Path) -> None:
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
+    if application_id != APPLICATION_ID:
+        tables = connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        if application_id != 0 or tables:
+            raise CacheError(
+                f"{path} is a SQLite database, but not a got-loaders result cache: it is left "
+                "untouched; point the cache at another file."
+            )
+        version = 0  # a new, empty file: ours to set up
+    elif version > SCHEMA_VERSION:
         raise CacheError(
             f"The result cache {path} was written by a newer got-loaders (format {version}); "
             "upgrade got-loaders, or point the cache at another file."
@@ -387,6 +402,7 @@ def _set_up(connection: sqlite3.Connection, path: Path) -> None:
     if version < SCHEMA_VERSION:
         with _transaction(connection):
             connection.execute(_SCHEMA)
+            connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

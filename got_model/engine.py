@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import GOTError, ImageInputError, InvalidTaskError
+from .errors import GOTError, ImageInputError, InvalidTaskError, ModelLoadError
 from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings, load_model_and_processor
 from .repetition import RepetitionGuard
@@ -175,8 +175,11 @@ class GOTEngine(OCREngine):
         """
         load, generation = self.load_settings, self.generation_settings
         guard = generation.repetition_guard
+        identity = super().cache_identity()
+        if os.path.isdir(load.model):  # one key for ./ckpt, ckpt/ and /abs/ckpt
+            identity["model"] = os.path.realpath(load.model)
         return {
-            **super().cache_identity(),
+            **identity,
             "revision": load.revision,
             "weights": local_weights_fingerprint(load.model),
             "dtype": str(load.dtype).removeprefix("torch."),  # torch.float16 == "float16"
@@ -204,7 +207,16 @@ class GOTEngine(OCREngine):
                         "This engine was built with GOTEngine.from_components() and then "
                         "unloaded: build a new one from your model and processor."
                     )
-                self._model, self._processor = load_model_and_processor(self.load_settings)
+                try:
+                    self._model, self._processor = load_model_and_processor(self.load_settings)
+                except ModelLoadError:
+                    raise
+                except Exception as exc:  # CUDA missing, an unknown dtype, a broken checkpoint
+                    raise ModelLoadError(
+                        f"Cannot load the GOT model {self.model_id!r} "
+                        f"(device {self.load_settings.device!r}, dtype "
+                        f"{self.load_settings.dtype!r}): {type(exc).__name__}: {exc}"
+                    ) from exc
             return self._model, self._processor
 
     def unload(self) -> None:

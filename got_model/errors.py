@@ -18,7 +18,12 @@ class ImageInputError(GOTError, ValueError):
     """An image cannot be turned into the RGB picture GOT reads."""
 
 
-class ModelNotAvailableError(GOTError, OSError):
+class ModelLoadError(GOTError):
+    """The model cannot be loaded (a bad device or dtype, a broken checkpoint...): no page
+    can be read, so loaders stop instead of failing page after page."""
+
+
+class ModelNotAvailableError(ModelLoadError, OSError):
     """The GOT weights could not be found locally nor fetched from the Hugging Face Hub."""
 
     def __init__(self, model: str, revision: str | None, reason: str) -> None:

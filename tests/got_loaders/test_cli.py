@@ -372,7 +372,7 @@ def test_a_killed_run_resumes_from_its_outputs_and_cache(tmp_path: Path) -> None
         assert path.read_text().count("## Document") == 3
     with sqlite3.connect(cache) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        cached = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        cached = connection.execute("SELECT COUNT(*) FROM got_ocr_results").fetchone()[0]
     assert cached >= 3 * len(written)
 
     resumed = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO, timeout=300)

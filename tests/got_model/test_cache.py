@@ -30,6 +30,7 @@ from got_model import (
     RepetitionGuard,
 )
 from got_model.cache import (
+    APPLICATION_ID,
     SCHEMA_VERSION,
     CacheError,
     CacheInfo,
@@ -176,7 +177,7 @@ TASK_VARIANTS = {
     "box": OCRTask(box=(0, 0, 10, 10)),
     "color": OCRTask(color=RegionColor.RED),
     "crop_to_patches": OCRTask(crop_to_patches=True),
-    "max_patches": OCRTask(max_patches=3),
+    "max_patches": OCRTask(crop_to_patches=True, max_patches=3),
 }
 
 
@@ -379,10 +380,34 @@ def test_a_file_that_is_not_a_database_is_a_cache_error_naming_it(tmp_path: Path
     assert path.read_bytes() == content  # the cache never overwrites a file it cannot read
 
 
+def test_another_programs_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE results (id INTEGER PRIMARY KEY, score REAL)")
+    connection.executemany("INSERT INTO results (score) VALUES (?)", [(i,) for i in range(5)])
+    connection.commit()
+    connection.close()
+    content = path.read_bytes()
+    for use in (ResultCache.info, ResultCache.clear, lambda c: c.get("k", PLAIN)):
+        with pytest.raises(CacheError, match="not a got-loaders result cache"):
+            use(ResultCache(path))
+    assert path.read_bytes() == content  # not switched to WAL, not emptied
+
+
+def test_an_empty_file_becomes_a_cache(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite3"
+    path.touch()
+    cache = ResultCache(path)
+    cache.put("k", make_result())
+    assert cache.get("k", FORMATTED) == make_result()
+    cache.close()
+
+
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite3"
     connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE results (key TEXT PRIMARY KEY, other BLOB)")
+    connection.execute("CREATE TABLE got_ocr_results (key TEXT PRIMARY KEY, other BLOB)")
+    connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
     connection.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     connection.commit()
     connection.close()
@@ -548,7 +573,7 @@ def test_a_killed_writer_leaves_whole_batches_and_a_sound_file(tmp_path: Path) -
     connection = sqlite3.connect(path)
     try:
         rows = connection.execute(
-            "SELECT key, text, finish_reason, generated_tokens FROM results"
+            "SELECT key, text, finish_reason, generated_tokens FROM got_ocr_results"
         ).fetchall()
     finally:
         connection.close()
@@ -634,3 +659,22 @@ def test_recognize_cached_with_a_broken_cache_still_recognizes(
     assert engine.batches == [[(2, 0), (2, 1), (2, 2)]]
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert sum("disk I/O error" in message for message in logged) == 2  # lookup and store
+
+
+def test_the_tile_limit_counts_only_with_multi_crop() -> None:
+    identity = {"engine": "x", "model": "m"}
+    digests = [image_digest(noise(1))]
+    assert result_key(identity, OCRTask(max_patches=3), digests) == result_key(
+        identity, OCRTask(max_patches=12), digests
+    )
+    assert result_key(identity, OCRTask(crop_to_patches=True, max_patches=3), digests) != (
+        result_key(identity, OCRTask(crop_to_patches=True, max_patches=12), digests)
+    )
+
+
+def test_a_palette_is_part_of_the_pixels() -> None:
+    black, white = Image.new("P", (8, 8), 0), Image.new("P", (8, 8), 0)
+    black.putpalette([0, 0, 0] * 256)
+    white.putpalette([255, 255, 255] * 256)
+    assert image_digest(black) != image_digest(white)
+    assert image_digest(black) == image_digest(black.convert("RGB"))
