@@ -16,10 +16,11 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -70,12 +71,10 @@ class Job:
     """One document to convert and where its output goes."""
 
     document: SourceDocument
-    relative: Path
-    """The output's path under the output directory, without suffix."""
-
-
-class InputError(Exception):
-    """An input argument names nothing convertible."""
+    source: Path
+    """The input's path under the directory it was found in (its name, for a file argument)."""
+    output: Path = Path()
+    """The output's path under the output directory, without its suffix."""
 
 
 def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[Job], list[str]]:
@@ -83,7 +82,7 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
 
     Files are taken whatever their name (PDFs and images are recognised by content);
     directories are searched recursively for ``globs`` (default: PDF and image suffixes, any
-    case); ``-`` reads standard input once.
+    case); ``-`` reads standard input once. Each job's ``output`` is set (``name_outputs``).
     """
     jobs: list[Job] = []
     problems: list[str] = []
@@ -94,6 +93,9 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
                 problems.append("-: standard input can be read only once.")
                 continue
             seen.add(STDIN)
+            if sys.stdin is None:
+                problems.append("-: there is no standard input (it is closed).")
+                continue
             data = sys.stdin.buffer.read()
             jobs.append(Job(SourceDocument.from_input(data, name="stdin"), Path("stdin")))
             continue
@@ -107,16 +109,22 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
                 key = str(file.resolve())
                 if key not in seen:
                     seen.add(key)
-                    relative = file.relative_to(path).with_suffix("")
-                    jobs.append(Job(SourceDocument.from_input(file), relative))
-        elif path.is_file():
+                    jobs.append(Job(SourceDocument.from_input(file), file.relative_to(path)))
+        elif path.exists():
             key = str(path.resolve())
             if key not in seen:
                 seen.add(key)
-                jobs.append(Job(SourceDocument.from_input(path), Path(path.stem)))
+                jobs.append(Job(_file_document(path, argument), Path(path.name)))
         else:
             problems.append(f"{argument}: no such file or directory.")
-    return jobs, problems
+    return name_outputs(jobs), problems
+
+
+def _file_document(path: Path, argument: str) -> SourceDocument:
+    if path.is_file():
+        return SourceDocument.from_input(path)  # read lazily, as the pipeline gets to it
+    # A pipe or a process substitution (<(...)) can be read only once: read it now.
+    return SourceDocument.from_input(path.read_bytes(), name=argument)
 
 
 def _walk(directory: Path, globs: Sequence[str] | None) -> Iterator[Path]:
@@ -129,13 +137,37 @@ def _walk(directory: Path, globs: Sequence[str] | None) -> Iterator[Path]:
             yield path
 
 
+def check_glob(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be a ``--glob`` (it must stay inside the directory), or None."""
+    if not pattern:
+        return "--glob takes a pattern such as '*.pdf', not an empty string."
+    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        return f"--glob {pattern!r} must be relative to the directory, without '..'."
+    return None
+
+
+def name_outputs(jobs: Sequence[Job]) -> list[Job]:
+    """Each job with its output path: the input's path without its suffix (``a/scan``), or
+    with it (``a/scan.pdf``) where two inputs would otherwise share one output."""
+    stems: dict[Path, int] = {}
+    for job in jobs:
+        stem = job.source.with_suffix("")
+        stems[stem] = stems.get(stem, 0) + 1
+    named = []
+    for job in jobs:
+        stem = job.source.with_suffix("")
+        named.append(replace(job, output=stem if stems[stem] == 1 else job.source))
+    return named
+
+
 def output_collisions(jobs: Sequence[Job]) -> list[str]:
-    """Messages for documents that would write the same output file."""
+    """Messages for documents that would still write the same output file."""
     owners: dict[Path, list[str]] = {}
     for job in jobs:
-        owners.setdefault(job.relative, []).append(job.document.name)
+        owners.setdefault(job.output, []).append(job.document.name)
     return [
-        f"{' and '.join(names)} would both be written to {relative}.*"
+        f"{' and '.join(names)} would all be written to {relative}.*: give them different "
+        "names, or convert them in separate runs with different -o directories."
         for relative, names in owners.items()
         if len(names) > 1
     ]
@@ -182,16 +214,28 @@ def page_marker(item: PageResult) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file: a killed run never leaves half a
-    file behind for ``--skip-existing`` to mistake for a finished one."""
+    file behind for ``--skip-existing`` to mistake for a finished one.
+
+    Names that are not valid UTF-8 (kept by Python as surrogate escapes) are written as
+    backslash escapes, so every output is valid UTF-8.
+    """
+    data = text.encode("utf-8", "backslashreplace")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")  # the umask's permissions
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".got-ocr-", suffix=".part")
     try:
-        with temporary.open("w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # -- the conversion ------------------------------------------------------------------------
@@ -281,10 +325,11 @@ class Converter:
         if self.output_dir is None:
             if self.kind is OutputKind.MARKDOWN and len(self.jobs) > 1:
                 text = f"<!-- source: {job.document.name} -->\n\n{text}"
-            self.stdout.write(text)
+            # Names that are not valid UTF-8 print as backslash escapes, whatever the locale.
+            self.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
             self.stdout.flush()
         else:
-            target = self.output_dir / f"{job.relative}{self.kind.suffix}"
+            target = self.output_dir / f"{job.output}{self.kind.suffix}"
             try:
                 write_atomically(target, text)
             except OSError as exc:
@@ -470,7 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--dtype",
         default="auto",
-        help="auto (bf16/fp16 on GPU, fp32 on CPU), bfloat16, float16 or float32",
+        choices=["auto", "bfloat16", "float16", "float32"],
+        help="auto: bf16 (or fp16) on GPU, fp32 on CPU (default: %(default)s)",
     )
     engine.add_argument(
         "--batch-size",
@@ -568,22 +614,30 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
     if args.skip_existing and args.output_dir is None:
         parser.error("--skip-existing needs -o/--output-dir.")
+    if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
+        parser.error(f"-o {args.output_dir}: this is a file, not a directory.")
+    for pattern in args.glob or ():
+        problem = check_glob(pattern)
+        if problem:
+            parser.error(problem)
 
     jobs, problems = find_jobs(args.inputs, args.glob)
     if args.output_dir is not None:
         collisions = output_collisions(jobs)
         if collisions:
-            parser.error("; ".join(collisions) + " Pass their directory instead, or run twice.")
+            parser.error(" ".join(collisions))
     kind = OutputKind(args.format)
     tally_existing = 0
     if args.skip_existing:
         before = len(jobs)
-        jobs = [j for j in jobs if not (args.output_dir / f"{j.relative}{kind.suffix}").exists()]
+        jobs = [j for j in jobs if not (args.output_dir / f"{j.output}{kind.suffix}").exists()]
         tally_existing = before - len(jobs)
     for problem in problems:
         print(f"got-ocr: error: {problem}", file=err)
 
     cache = None if args.no_cache else ResultCache(args.cache)
+    if cache is not None:
+        cache.open()  # a cache that cannot work is a clear error now, not a warning later
     engine = shared_engine(
         args.model,
         revision=args.revision,
@@ -635,7 +689,13 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if progress is not None and counter is not None:
         _follow_count(progress, counter)
     try:
-        tally = converter.run()
+        if progress is not None:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            with logging_redirect_tqdm():  # log lines above the bar, not through it
+                tally = converter.run()
+        else:
+            tally = converter.run()
     finally:
         if counter is not None:
             counter.stop()

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from got_model.cache import open_cache
+from got_model.cache import ResultCache, open_cache
 from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.loading import DEFAULT_MODEL_ID
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat
@@ -116,7 +116,8 @@ class GOTReader(BasePydanticReader):
     cache: bool | str | None = Field(
         default=None,
         description="True for the default result cache (a SQLite file in the user cache "
-        "directory), a path for another file; pages already read skip the model.",
+        "directory), a path (or a ResultCache, kept as its path) for another file; pages "
+        "already read skip the model.",
     )
 
     _engine: OCREngine | None = PrivateAttr(default=None)
@@ -137,6 +138,8 @@ class GOTReader(BasePydanticReader):
     @field_validator("cache", mode="before")
     @classmethod
     def _cache_path(cls, value: Any) -> Any:
+        if isinstance(value, ResultCache):  # kept as its path: the settings stay plain data
+            return str(value.path)
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @classmethod
@@ -182,6 +185,7 @@ class GOTReader(BasePydanticReader):
         """
         documents = [_source(item, fs) for item in _as_list(file)]
         engine, task = self.engine, self.ocr_task
+        cache = open_cache(self.cache)
         pipeline = PagePipeline(
             engine,
             task,
@@ -189,15 +193,19 @@ class GOTReader(BasePydanticReader):
             pages=PageSelection.parse(self.pages),
             password=self.password.get_secret_value() if self.password else None,
             on_error=self.on_error,
-            cache=open_cache(self.cache),
+            cache=cache,
         )
-        results = pipeline.run(documents)
-        if not self.return_full_document:
-            for item in results:
-                yield self._page_document(item, engine.model_id, task, extra_info)
-        else:
-            for group in by_document(results):
-                yield self._file_document(group, engine.model_id, task, extra_info)
+        try:
+            results = pipeline.run(documents)
+            if not self.return_full_document:
+                for item in results:
+                    yield self._page_document(item, engine.model_id, task, extra_info)
+            else:
+                for group in by_document(results):
+                    yield self._file_document(group, engine.model_id, task, extra_info)
+        finally:
+            if cache is not None:
+                cache.close()
 
     def _page_document(
         self,

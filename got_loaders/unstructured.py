@@ -121,6 +121,7 @@ def partition_got(
         name=metadata_filename if filename is None else None,
     )
     engine = engine_or_default(engine)
+    opened = open_cache(cache)
     pipeline = PagePipeline(
         engine,
         resolve_task(task),
@@ -128,26 +129,30 @@ def partition_got(
         pages=PageSelection.parse(pages),
         password=password,
         on_error=on_error,
-        cache=open_cache(cache),
+        cache=opened,
     )
     last_modified = metadata_last_modified
     if last_modified is None and filename is not None:
         last_modified = get_last_modified_date(str(filename))
 
     elements: list[ue.Element] = []
-    for item in pipeline.run([source]):
-        page_number = item.page.index + starting_page_number
-        filetype = _mime_type(item.page.document)
-        for element in _page_elements(item.result.blocks):
-            element.metadata.page_number = page_number
-            element.metadata.filetype = filetype
-            element.metadata.last_modified = last_modified
-            elements.append(element)
-        if include_page_breaks:
-            # No page number, as in Unstructured's PDF partitioner: chunkers take a chunk's
-            # page from its first element, and the break belongs to no page.
-            metadata = ue.ElementMetadata(filetype=filetype, last_modified=last_modified)
-            elements.append(ue.PageBreak(text="", metadata=metadata))
+    try:
+        for item in pipeline.run([source]):
+            page_number = item.page.index + starting_page_number
+            filetype = _mime_type(item.page.document)
+            for element in _page_elements(item.result.blocks):
+                element.metadata.page_number = page_number
+                element.metadata.filetype = filetype
+                element.metadata.last_modified = last_modified
+                elements.append(element)
+            if include_page_breaks:
+                # No page number, as in Unstructured's PDF partitioner: chunkers take a chunk's
+                # page from its first element, and the break belongs to no page.
+                metadata = ue.ElementMetadata(filetype=filetype, last_modified=last_modified)
+                elements.append(ue.PageBreak(text="", metadata=metadata))
+    finally:
+        if opened is not None and opened is not cache:  # ours, not the caller's
+            opened.close()
     # Headings govern across page breaks: link each element to its heading, page breaks aside.
     set_element_hierarchy([e for e in elements if not isinstance(e, ue.PageBreak)], _HIERARCHY)
     return elements

@@ -166,6 +166,15 @@ class ResultCache:
         self._connection, self._pid = connection, os.getpid()
         return connection
 
+    def open(self) -> None:
+        """Open (and create, if need be) the database now rather than on first use.
+
+        Raises:
+            CacheError: the file cannot be created or opened, or is not a result cache.
+        """
+        with self._lock:
+            self._connect()
+
     def close(self) -> None:
         """Close the database; the next use opens it again."""
         with self._lock:

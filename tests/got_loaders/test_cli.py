@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from got_loaders import cli
-from got_model import FORMATTED, PLAIN, FinishReason, OCRResult, OCRTask
+from got_model import FORMATTED, PLAIN, FinishReason, ModelLoadError, OCRResult, OCRTask
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,7 +195,7 @@ def test_colliding_outputs_are_refused_before_any_work(
     with pytest.raises(SystemExit) as exit_info:
         run("convert", tmp_path / "x" / "scan.pdf", tmp_path / "y" / "scan.pdf", "-o", tmp_path)
     assert exit_info.value.code == cli.EXIT_USAGE
-    assert "would both be written to scan" in capsys.readouterr().err
+    assert "would all be written to scan.pdf.*" in capsys.readouterr().err
     assert engine.batches == []
 
 
@@ -414,3 +414,127 @@ def test_a_closed_standard_output_stops_quietly(tmp_path: Path) -> None:
     assert child.wait(timeout=120) == cli.EXIT_FAILED
     assert first["metadata"]["page_number"] == 1
     assert "Traceback" not in stderr
+
+
+def test_same_named_files_in_one_directory_keep_their_suffix(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "scan.pdf").write_bytes(make_pdf(0, 1))
+    (folder / "scan.png").write_bytes(make_image("PNG", 1))
+    (folder / "other.png").write_bytes(make_image("PNG", 2))
+    assert run("convert", folder, "-o", tmp_path / "out", "--no-cache") == 0
+    names = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert names == ["other.md", "scan.pdf.md", "scan.png.md"]
+    assert (tmp_path / "out" / "scan.png.md").read_text() == page_markdown(engine, 1, 0) + "\n"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux file names are bytes")
+def test_file_names_that_are_not_utf8_convert_to_valid_utf8(
+    tmp_path: Path, engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(b"bad\xff.png")
+    (folder / odd).write_bytes(make_image("PNG", 0))
+    (folder / "ok.png").write_bytes(make_image("PNG", 1))
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out, "-f", "jsonl", "--no-cache") == 0
+    output = out / (os.fsdecode(b"bad\xff") + ".jsonl")
+    record = json.loads(output.read_bytes().decode("utf-8"))
+    assert record["metadata"]["source"].endswith("bad\udcff.png")  # escaped, and back
+    assert (out / "ok.jsonl").exists()
+    assert run("convert", folder / odd, folder / "ok.png", "--no-cache") == 0
+    assert "bad\\udcff.png -->" in capsys.readouterr().out
+
+
+def test_a_long_file_name_is_written(tmp_path: Path, engine: FakeEngine) -> None:
+    source = tmp_path / ("x" * 240 + ".png")
+    source.write_bytes(make_image("PNG", 0))
+    assert run("convert", source, "-o", tmp_path / "out", "--no-cache") == 0
+    assert (tmp_path / "out" / ("x" * 240 + ".md")).exists()
+
+
+@pytest.mark.parametrize("pattern", ["/tmp/*.pdf", "../*.pdf", ""])
+def test_globs_stay_inside_the_directory(
+    mixed_dir: Path, tmp_path: Path, engine: FakeEngine, pattern: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run("convert", mixed_dir, "--glob", pattern, "-o", tmp_path / "out")
+    assert exit_info.value.code == cli.EXIT_USAGE
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_directory_that_is_a_file_is_a_usage_error(
+    pdf_path: Path, tmp_path: Path, engine: FakeEngine
+) -> None:
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(SystemExit) as exit_info:
+        run("convert", pdf_path, "-o", tmp_path / "out")
+    assert exit_info.value.code == cli.EXIT_USAGE
+    assert engine.batches == []
+
+
+def test_an_unusable_cache_stops_before_any_work(
+    pdf_path: Path, tmp_path: Path, engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dir.sqlite3").mkdir()
+    assert run("convert", pdf_path, "--cache", tmp_path / "dir.sqlite3") == cli.EXIT_FAILED
+    assert "Cannot open the result cache" in capsys.readouterr().err
+    assert engine.batches == []
+
+
+def test_a_model_that_cannot_load_stops_the_run_once(
+    mixed_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Unloadable(FakeEngine):
+        def recognize_batch(self, requests):  # type: ignore[no-untyped-def]
+            self.batches.append([])
+            raise ModelLoadError("Cannot load the GOT model 'm' (device 'cuda'): no CUDA")
+
+    unloadable = Unloadable()
+    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: unloadable)
+    assert run("convert", mixed_dir, "-o", tmp_path / "out", "--no-cache") == cli.EXIT_FAILED
+    assert len(unloadable.batches) == 1  # not once per page
+    assert "got-ocr: error: Cannot load the GOT model 'm'" in capsys.readouterr().err
+
+
+def test_bad_dtype_is_a_usage_error(pdf_path: Path, engine: FakeEngine) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run("convert", pdf_path, "--dtype", "int8")
+    assert exit_info.value.code == cli.EXIT_USAGE
+
+
+def test_a_pipe_is_read_once(tmp_path: Path, engine: FakeEngine) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    data = make_image("PNG", 3)
+
+    def feed() -> None:
+        with fifo.open("wb") as writer:
+            writer.write(data)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    assert run("convert", fifo, "-o", tmp_path / "out", "--no-cache") == 0
+    feeder.join(timeout=30)
+    assert (tmp_path / "out" / "pipe.md").read_text() == page_markdown(engine, 3, 0) + "\n"
+
+
+def test_closed_standard_input_is_reported(
+    pdf_path: Path,
+    tmp_path: Path,
+    engine: FakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+    assert run("convert", "-", pdf_path, "-o", tmp_path / "out", "--no-cache") == 1
+    assert "there is no standard input" in capsys.readouterr().err
+    assert (tmp_path / "out" / "report.md").exists()

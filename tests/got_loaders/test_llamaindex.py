@@ -360,3 +360,6 @@ def test_cache_takes_a_path_object_and_serializes_as_text(tmp_path: Path) -> Non
     reader = GOTReader(cache=tmp_path / "c.sqlite3")
     assert reader.cache == str(tmp_path / "c.sqlite3")
     assert GOTReader.from_json(reader.to_json()).cache == reader.cache
+    from got_loaders import ResultCache
+
+    assert GOTReader(cache=ResultCache(tmp_path / "d.sqlite3")).cache == str(tmp_path / "d.sqlite3")

@@ -60,3 +60,15 @@ def test_settings_are_validated_at_construction() -> None:
         GOTEngine(max_new_tokens=0)
     with pytest.raises(ValueError, match="no_repeat_ngram_size"):
         GOTEngine(no_repeat_ngram_size=0)
+
+
+def test_a_model_that_cannot_load_raises_model_load_error_naming_the_cause() -> None:
+    from PIL import Image
+
+    from got_model import ModelLoadError
+
+    engine = GOTEngine("some/model", dtype="int8", local_files_only=True)
+    with pytest.raises(ModelLoadError, match="int8") as info:
+        engine.recognize(Image.new("RGB", (32, 32), "white"))
+    assert "some/model" in str(info.value)
+    assert not engine.is_loaded
