@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument(
         "--box",
         metavar="X1,Y1,X2,Y2",
-        help="read only this region: pixels of the page as GOT reads it (longest side 1024)",
+        help="read only this region, in pixels of the page as GOT reads it: a PDF page with "
+        "its longest side at 1024, an image at its own size (shrunk to 1024 when larger)",
     )
     task.add_argument(
         "--color",

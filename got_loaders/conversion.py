@@ -261,20 +261,33 @@ class Converter:
         pipeline.on_skip = self._skipped
 
     def run(self) -> Tally:
+        """Convert every job; a fatal error (the model cannot load) still writes the
+        documents read in full before it, then propagates."""
         pending: list[PageResult] = []  # the pages read so far of the current document
-        for item in self.pipeline.run([job.document for job in self.jobs]):
-            position = item.page.document.position
-            if pending and _position(pending) != position:
-                self._finish_until(position, pending)
-                pending = []
-            pending.append(item)
-            self.tally.pages += 1
-            self.tally.cached_pages += item.cached
-            if self.progress is not None:
-                self.progress.set_postfix_str(item.page.document.source[-40:], refresh=False)
-                self.progress.update(1)
+        try:
+            for item in self.pipeline.run([job.document for job in self.jobs]):
+                position = item.page.document.position
+                if pending and _position(pending) != position:
+                    self._finish_until(position, pending)
+                    pending = []
+                pending.append(item)
+                self.tally.pages += 1
+                self.tally.cached_pages += item.cached
+                if self.progress is not None:
+                    self.progress.set_postfix_str(item.page.document.source[-40:], refresh=False)
+                    self.progress.update(1)
+        except BaseException:
+            if pending and len(pending) == self._selected_pages(pending[0]):
+                self._finish_until(_position(pending) + 1, pending)
+            raise
         self._finish_until(len(self.jobs), pending)
         return self.tally
+
+    def _selected_pages(self, item: PageResult) -> int:
+        """How many pages of ``item``'s document the run reads."""
+        total = item.page.document.total_pages
+        selection = self.pipeline.pages
+        return total if selection is None else len(selection.indices(total, ""))
 
     def _finish_until(self, end: int, pending: list[PageResult]) -> None:
         """Write every document before position ``end``: they have no more pages to come."""

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from got_model.cache import CacheArgument, open_cache, recognize_cached
+from got_model.cache import (
+    CacheArgument,
+    CacheError,
+    ResultCache,
+    open_cache,
+    recognize_cached,
+)
 from got_model.engine import OCREngine
 from got_model.errors import MissingExtraError, ModelLoadError
 from got_model.tasks import OCRRequest, OCRTask
@@ -18,7 +24,7 @@ from .engines import engine_or_default
 from .extras import import_extra
 from .images import prepare_image
 from .options import parse_option
-from .pipeline import OnError, report_skipped
+from .pipeline import OnError, logger, report_skipped
 
 import_extra("langchain_community", "GOTImageBlobParser")
 
@@ -68,13 +74,25 @@ class GOTImageBlobParser(BaseImageBlobParser):
         self.min_image_size = min_image_size
         self.on_error = parse_option(OnError, on_error, "on_error")
         self.cache = open_cache(cache)
+        self._cache_checked = False
+
+    def _usable_cache(self) -> ResultCache | None:
+        """The cache, opened on first use; one that cannot open is dropped with one warning."""
+        if self.cache is not None and not self._cache_checked:
+            self._cache_checked = True
+            try:
+                self.cache.open()
+            except CacheError as error:
+                logger.warning("Result cache off for this parser: %s", error)
+                self.cache = None
+        return self.cache
 
     def _analyze_image(self, img: Image.Image) -> str:
         if min(img.size) < self.min_image_size:
             return ""
         try:
             request = OCRRequest((prepare_image(img, self.task),), self.task)
-            (result,) = recognize_cached(self.engine, [request], self.cache)
+            (result,) = recognize_cached(self.engine, [request], self._usable_cache())
         except (ModelLoadError, MissingExtraError):
             raise
         except Exception as exc:

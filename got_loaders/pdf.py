@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from got_model.tasks import OCRTask
@@ -40,8 +41,11 @@ class PdfSource(PageSource):
         name = document.name
         with _PYMUPDF_LOCK:
             try:
-                if document.path is not None:
+                if document.path is not None and _encodable(document.path):
                     pdf = pymupdf.open(document.path, filetype="pdf")
+                elif document.path is not None:
+                    # MuPDF takes UTF-8 paths only: a name that is not UTF-8 is read here.
+                    pdf = pymupdf.open(stream=document.path.read_bytes(), filetype="pdf")
                 else:
                     pdf = pymupdf.open(stream=document.data, filetype="pdf")
             except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
@@ -99,6 +103,14 @@ class PdfSource(PageSource):
     def close(self) -> None:
         with _PYMUPDF_LOCK:
             self._pdf.close()
+
+
+def _encodable(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # surrogate escapes of bytes that are not UTF-8
+        return False
+    return True
 
 
 def _unlock(pdf: Any, name: str, password: str | None) -> None:

@@ -383,8 +383,8 @@ def _prepare(connection: sqlite3.Connection, path: Path, timeout: float) -> None
             raise CacheError(f"Cannot open the result cache {path}: {exc}.") from exc
         except sqlite3.DatabaseError as exc:
             raise CacheError(
-                f"The result cache {path} is not a usable SQLite database ({exc}): delete the "
-                "file or point the cache at another one."
+                f"The result cache {path} is not a usable SQLite database ({exc}): point the "
+                "cache at another file (if this one is a damaged cache, delete it)."
             ) from exc
 
 

@@ -389,11 +389,16 @@ def test_langchain_image_blob_parser_reads_on_when_the_cache_is_broken(
     cache_path.write_bytes(b"not a database at all\n" * 100)
     blob = Blob.from_data(make_image("PNG", 6), mime_type="image/png")
     engine = FakeEngine()
+    parser = GOTImageBlobParser(engine=engine, cache=cache_path)
     with caplog.at_level(logging.WARNING):
-        (document,) = GOTImageBlobParser(engine=engine, cache=cache_path).lazy_parse(blob)
+        (document,) = parser.lazy_parse(blob)
+        (again,) = parser.lazy_parse(blob)
     assert document.page_content.startswith("## Document 6 page 0")
-    assert engine.batches == [[(6, 0)]]
-    assert any(str(cache_path) in record.getMessage() for record in caplog.records)
+    assert again.page_content == document.page_content
+    assert engine.batches == [[(6, 0)], [(6, 0)]]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1  # once for the parser, not once per image
+    assert str(cache_path) in warnings[0]
 
 
 # -- LlamaIndex -----------------------------------------------------------------------------

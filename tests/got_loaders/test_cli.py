@@ -439,12 +439,15 @@ def test_file_names_that_are_not_utf8_convert_to_valid_utf8(
     odd = os.fsdecode(b"bad\xff.png")
     (folder / odd).write_bytes(make_image("PNG", 0))
     (folder / "ok.png").write_bytes(make_image("PNG", 1))
+    (folder / os.fsdecode(b"caf\xe9.pdf")).write_bytes(make_pdf(2, 2))  # MuPDF wants UTF-8
     out = tmp_path / "out"
-    assert run("convert", folder, "-o", out, "-f", "jsonl", "--no-cache") == 0
+    assert run("convert", folder, "-o", out, "-f", "jsonl", "--no-cache") == cli.EXIT_OK
     output = out / (os.fsdecode(b"bad\xff") + ".jsonl")
     record = json.loads(output.read_bytes().decode("utf-8"))
     assert record["metadata"]["source"].endswith("bad\udcff.png")  # escaped, and back
     assert (out / "ok.jsonl").exists()
+    pdf_pages = (out / (os.fsdecode(b"caf\xe9") + ".jsonl")).read_text().splitlines()
+    assert [json.loads(line)["metadata"]["page_number"] for line in pdf_pages] == [1, 2]
     assert run("convert", folder / odd, folder / "ok.png", "--no-cache") == 0
     assert "bad\\udcff.png -->" in capsys.readouterr().out
 
@@ -538,3 +541,29 @@ def test_closed_standard_input_is_reported(
     assert run("convert", "-", pdf_path, "-o", tmp_path / "out", "--no-cache") == 1
     assert "there is no standard input" in capsys.readouterr().err
     assert (tmp_path / "out" / "report.md").exists()
+
+
+def test_documents_read_in_full_are_written_when_the_model_fails_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first document comes from the cache; the model fails to load on the second."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(make_pdf(0, 2))
+    (folder / "b.pdf").write_bytes(make_pdf(1, 2))
+    cache = tmp_path / "c.sqlite3"
+    warm = FakeEngine()
+    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: warm)
+    assert run("convert", folder / "a.pdf", "--cache", cache, "-q") == 0
+    capsys.readouterr()
+
+    def unloadable(requests: object) -> None:
+        raise ModelLoadError("no CUDA")
+
+    broken = FakeEngine()  # the same class and model id: the same cache keys
+    broken.recognize_batch = unloadable  # type: ignore[assignment,method-assign]
+    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: broken)
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out, "--cache", cache) == cli.EXIT_FAILED
+    assert sorted(path.name for path in out.iterdir()) == ["a.md"]
+    assert "got-ocr: error: no CUDA" in capsys.readouterr().err
