@@ -89,11 +89,13 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
                 if key not in seen:
                     seen.add(key)
                     jobs.append(Job(SourceDocument.from_input(file), file.relative_to(path)))
-        elif path.exists():
+        elif path.is_file() or path.is_fifo():
             key = str(path.resolve())
             if key not in seen:
                 seen.add(key)
                 jobs.append(Job(_file_document(path, argument), Path(path.name)))
+        elif path.exists():
+            problems.append(f"{argument}: not a file, a directory or a pipe.")
         else:
             problems.append(f"{argument}: no such file or directory.")
     return name_outputs(jobs), problems

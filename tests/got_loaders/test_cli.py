@@ -567,3 +567,13 @@ def test_documents_read_in_full_are_written_when_the_model_fails_later(
     assert run("convert", folder, "-o", out, "--cache", cache) == cli.EXIT_FAILED
     assert sorted(path.name for path in out.iterdir()) == ["a.md"]
     assert "got-ocr: error: no CUDA" in capsys.readouterr().err
+
+
+def test_a_device_is_refused_not_read(
+    pdf_path: Path, tmp_path: Path, engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    assert run("convert", "/dev/zero", pdf_path, "-o", tmp_path / "out", "--no-cache") == 1
+    assert "/dev/zero: not a file, a directory or a pipe" in capsys.readouterr().err
+    assert (tmp_path / "out" / "report.md").exists()
