@@ -193,8 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--dtype",
         default="auto",
-        choices=["auto", "bfloat16", "float16", "float32"],
-        help="auto: bf16 (or fp16) on GPU, fp32 on CPU (default: %(default)s)",
+        choices=["auto", "bfloat16", "bf16", "float16", "fp16", "half", "float32", "fp32"],
+        metavar="DTYPE",
+        help="auto (bf16, or fp16, on GPU; fp32 on CPU), bfloat16, float16 or float32, or "
+        "bf16 / fp16 / half / fp32 (default: %(default)s)",
     )
     engine.add_argument(
         "--batch-size",

@@ -4,8 +4,10 @@ outputs, run them through the page pipeline and write each one as soon as it is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -72,10 +74,10 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
                 problems.append("-: standard input can be read only once.")
                 continue
             seen.add(STDIN)
-            if sys.stdin is None:
-                problems.append("-: there is no standard input (it is closed).")
+            data = _read_stdin()
+            if isinstance(data, str):
+                problems.append(f"-: {data}")
                 continue
-            data = sys.stdin.buffer.read()
             jobs.append(Job(SourceDocument.from_input(data, name="stdin"), Path("stdin")))
             continue
         path = Path(argument)
@@ -99,6 +101,23 @@ def find_jobs(inputs: Sequence[str], globs: Sequence[str] | None) -> tuple[list[
         else:
             problems.append(f"{argument}: no such file or directory.")
     return name_outputs(jobs), problems
+
+
+def _read_stdin() -> bytes | str:
+    """Standard input's bytes, or why it cannot be read (closed, or a device that never
+    ends, such as ``< /dev/zero``)."""
+    if sys.stdin is None:
+        return "there is no standard input (it is closed)."
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):  # not backed by a descriptor: a stream
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return "standard input is not a file or a pipe."
+    try:
+        return bytes(sys.stdin.buffer.read())
+    except (OSError, ValueError, AttributeError) as exc:
+        return f"cannot read standard input ({exc})."
 
 
 def _file_document(path: Path, argument: str) -> SourceDocument:
@@ -130,15 +149,18 @@ def check_glob(pattern: str) -> str | None:
 def name_outputs(jobs: Sequence[Job]) -> list[Job]:
     """Each job with its output path: the input's path without its suffix (``a/scan``), or
     with it (``a/scan.pdf``) where two inputs would otherwise share one output."""
-    stems: dict[Path, int] = {}
-    for job in jobs:
-        stem = job.source.with_suffix("")
-        stems[stem] = stems.get(stem, 0) + 1
-    named = []
-    for job in jobs:
-        stem = job.source.with_suffix("")
-        named.append(replace(job, output=stem if stems[stem] == 1 else job.source))
-    return named
+    outputs = [job.source.with_suffix("") for job in jobs]
+    while True:
+        counts: dict[Path, int] = {}
+        for output in outputs:
+            counts[output] = counts.get(output, 0) + 1
+        renamed = [
+            job.source if counts[output] > 1 else output
+            for job, output in zip(jobs, outputs, strict=True)
+        ]
+        if renamed == outputs:  # no clash left that a full name can settle
+            return [replace(job, output=out) for job, out in zip(jobs, outputs, strict=True)]
+        outputs = renamed
 
 
 def output_collisions(jobs: Sequence[Job]) -> list[str]:
@@ -206,7 +228,8 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
+        with contextlib.suppress(OSError):  # some file systems have no permissions to set
+            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -260,6 +283,8 @@ class Converter:
         self.report = report
         self.tally = Tally()
         self._next = 0  # the first document not written yet
+        self._positions = {job.document.name: index for index, job in enumerate(self.jobs)}
+        self._failed_pages: dict[int, int] = {}  # pages skipped, per document position
         pipeline.on_skip = self._skipped
 
     def run(self) -> Tally:
@@ -279,7 +304,8 @@ class Converter:
                     self.progress.set_postfix_str(item.page.document.source[-40:], refresh=False)
                     self.progress.update(1)
         except BaseException:
-            if pending and len(pending) == self._selected_pages(pending[0]):
+            failed = self._failed_pages.get(_position(pending), 0)
+            if pending and len(pending) + failed == self._selected_pages(pending[0]):
                 self._finish_until(_position(pending) + 1, pending)
             raise
         self._finish_until(len(self.jobs), pending)
@@ -293,11 +319,16 @@ class Converter:
 
     def _finish_until(self, end: int, pending: list[PageResult]) -> None:
         """Write every document before position ``end``: they have no more pages to come."""
-        for position in range(self._next, end):
+        while self._next < end:
+            position = self._next
+            self._next += 1  # before writing: an interrupted write is never written twice
             self._finish(position, pending if _position(pending) == position else [])
-        self._next = end
 
     def _skipped(self, error: DocumentError) -> None:
+        if error.page is not None:
+            position = self._positions.get(error.source)
+            if position is not None:
+                self._failed_pages[position] = self._failed_pages.get(position, 0) + 1
         self.tally.failures.append(str(error))
         self.tally.failed_documents.add(error.source)
         self.report(f"error: {error}")

@@ -389,10 +389,13 @@ def _prepare(connection: sqlite3.Connection, path: Path, timeout: float) -> None
 
 
 def _set_up(connection: sqlite3.Connection, path: Path) -> None:
-    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if application_id != APPLICATION_ID:
+    # One snapshot: another process may be setting the file up at this very moment, and it
+    # creates the table and sets the marker in one transaction.
+    with _transaction(connection, write=False):
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    if application_id != APPLICATION_ID:
         if application_id != 0 or tables:
             raise CacheError(
                 f"{path} is a SQLite database, but not a got-loaders result cache: it is left "
@@ -420,13 +423,15 @@ def _reopen(cls: type[ResultCache], path: Path, timeout: float) -> ResultCache:
 
 
 class _transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error (autocommit connection)."""
+    """``BEGIN IMMEDIATE`` (a write) or ``BEGIN`` (a consistent read) ... ``COMMIT``, rolled
+    back on any error (autocommit connection)."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, *, write: bool = True) -> None:
         self.connection = connection
+        self.begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
     def __enter__(self) -> None:
-        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute(self.begin)
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is None:

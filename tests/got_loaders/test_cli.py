@@ -577,3 +577,91 @@ def test_a_device_is_refused_not_read(
     assert run("convert", "/dev/zero", pdf_path, "-o", tmp_path / "out", "--no-cache") == 1
     assert "/dev/zero: not a file, a directory or a pipe" in capsys.readouterr().err
     assert (tmp_path / "out" / "report.md").exists()
+
+
+def test_same_stem_names_settle_even_when_a_full_name_clashes(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, doc in (("a.pdf", 0), ("a.png", 1), ("a.pdf.png", 2)):
+        data = make_pdf(doc, 1) if name.endswith(".pdf") else make_image("PNG", doc)
+        (folder / name).write_bytes(data)
+    assert run("convert", folder, "-o", tmp_path / "out", "--no-cache") == 0
+    names = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert names == ["a.pdf.md", "a.pdf.png.md", "a.png.md"]
+    assert (tmp_path / "out" / "a.pdf.png.md").read_text() == page_markdown(engine, 2, 0) + "\n"
+
+
+def test_short_dtype_names_are_accepted(pdf_path: Path, engine: FakeEngine) -> None:
+    assert run("convert", pdf_path, "--dtype", "bf16", "--no-cache", "-q") == 0
+    assert engine.settings["dtype"] == "bf16"  # type: ignore[attr-defined]
+
+
+def test_standard_input_from_a_device_is_refused(
+    pdf_path: Path,
+    tmp_path: Path,
+    engine: FakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    with open("/dev/zero", "rb") as device:  # `< /dev/zero` would never end
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(device))
+        assert run("convert", "-", pdf_path, "-o", tmp_path / "out", "--no-cache") == 1
+    assert "standard input is not a file or a pipe" in capsys.readouterr().err
+
+
+class _InterruptedOnce(io.StringIO):
+    """Standard output whose first flush is interrupted (Ctrl-C while writing)."""
+
+    interrupted = False
+
+    def flush(self) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        super().flush()
+
+
+def test_an_interrupted_write_is_not_written_again(
+    mixed_dir: Path, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdout = _InterruptedOnce()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert run("convert", mixed_dir, "--no-cache", "-q") == cli.EXIT_INTERRUPTED
+    assert stdout.getvalue().count(f"<!-- source: {mixed_dir / 'a.pdf'} -->") == 1
+
+
+def test_a_document_with_a_skipped_page_is_written_when_the_model_fails_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(make_pdf(0, 3))
+    (folder / "b.pdf").write_bytes(make_pdf(1, 2))
+    engine = FakeEngine(fail_on=[(0, 1)])
+    recognize = engine.recognize_batch
+
+    def dies_on_b(requests):  # type: ignore[no-untyped-def]
+        if any(page == (1, 0) for page in map(read_colour_of, requests)):
+            raise ModelLoadError("the GPU fell off the bus")
+        return recognize(requests)
+
+    engine.recognize_batch = dies_on_b  # type: ignore[method-assign]
+    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: engine)
+    out = tmp_path / "out"
+    argv = ["convert", folder, "-o", out, "--no-cache", "--batch-size", "1", "--page-markers"]
+    assert run(*argv) == cli.EXIT_FAILED
+    assert sorted(path.name for path in out.iterdir()) == ["a.md"]
+    text = (out / "a.md").read_text()
+    assert "<!-- page 1 -->" in text
+    assert "<!-- page 2 -->" not in text  # the skipped page
+    assert "<!-- page 3 -->" in text
+
+
+def read_colour_of(request: object) -> tuple[int, int]:
+    from tests.got_loaders.samples import read_colour
+
+    return read_colour(request.images[0])  # type: ignore[attr-defined]
