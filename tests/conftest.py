@@ -22,6 +22,19 @@ settings.register_profile(
 settings.load_profile("got-loaders")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """No test, nor any subprocess it starts, writes to the real user cache directory (the
+    result cache's default home): platformdirs looks at XDG_CACHE_HOME first on Linux."""
+    real_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    with pytest.MonkeyPatch.context() as patch:
+        # Hugging Face derives its cache from XDG_CACHE_HOME too: pin it where it was, so the
+        # weights tests still find downloaded weights.
+        patch.setenv("HF_HOME", os.environ.get("HF_HOME", os.path.join(real_cache, "huggingface")))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
     from got_model.testing import build_tiny_checkpoint
