@@ -97,3 +97,24 @@ def test_reader_and_partitioner_on_the_real_model(real_engine: GOTEngine, tmp_pa
     elements = partition_got(str(pdf_path), engine=real_engine)
     assert any("General OCR Theory" in element.text for element in elements)
     assert {element.metadata.page_number for element in elements} == {1}
+
+
+def test_got_ocr_command_on_the_real_model(real_engine: GOTEngine, tmp_path: Path) -> None:
+    """``got-ocr convert`` with the real weights, twice: the second run from the cache."""
+    import subprocess
+    import sys
+
+    pdf_path = tmp_path / "got.pdf"
+    _pdf_with_title(pdf_path)
+    command = [sys.executable, "-m", "got_loaders.cli", "convert", str(pdf_path)]
+    command += ["--model", real_engine.model_id, "--max-new-tokens", "512"]
+    command += ["--cache", str(tmp_path / "cache.sqlite3")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    first, second = (
+        subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+        for _ in range(2)
+    )
+    assert first.returncode == 0, first.stderr
+    assert "General OCR Theory" in first.stdout
+    assert second.stdout == first.stdout
+    assert "1 from the cache" in second.stderr
