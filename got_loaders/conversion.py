@@ -252,7 +252,6 @@ class Tally:
     cached_pages: int = 0
     skipped_existing: int = 0
     failures: list[str] = field(default_factory=list)
-    failed_documents: set[str] = field(default_factory=set)
 
 
 class Converter:
@@ -284,7 +283,7 @@ class Converter:
         self.tally = Tally()
         self._next = 0  # the first document not written yet
         self._positions = {job.document.name: index for index, job in enumerate(self.jobs)}
-        self._failed_pages: dict[int, int] = {}  # pages skipped, per document position
+        self._errors: dict[int, int] = {}  # errors reported, per document position
         pipeline.on_skip = self._skipped
 
     def run(self) -> Tally:
@@ -304,7 +303,8 @@ class Converter:
                     self.progress.set_postfix_str(item.page.document.source[-40:], refresh=False)
                     self.progress.update(1)
         except BaseException:
-            failed = self._failed_pages.get(_position(pending), 0)
+            # With pages read, a document's errors are all page errors.
+            failed = self._errors.get(_position(pending), 0)
             if pending and len(pending) + failed == self._selected_pages(pending[0]):
                 self._finish_until(_position(pending) + 1, pending)
             raise
@@ -325,18 +325,14 @@ class Converter:
             self._finish(position, pending if _position(pending) == position else [])
 
     def _skipped(self, error: DocumentError) -> None:
-        if error.page is not None:
-            position = self._positions.get(error.source)
-            if position is not None:
-                self._failed_pages[position] = self._failed_pages.get(position, 0) + 1
+        position = self._positions.get(error.source, -1)
+        self._errors[position] = self._errors.get(position, 0) + 1
         self.tally.failures.append(str(error))
-        self.tally.failed_documents.add(error.source)
         self.report(f"error: {error}")
 
     def _finish(self, position: int, results: list[PageResult]) -> None:
         job = self.jobs[position]
-        failed = job.document.name in self.tally.failed_documents
-        if not results and failed:
+        if not results and position in self._errors:
             return  # nothing was read: no output, the error is already reported
         pipeline = self.pipeline
         text = render_document(

@@ -13,11 +13,11 @@ import logging
 import queue
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from got_model.cache import CacheError, ResultCache, image_digest, result_key
+from got_model.cache import CacheError, ResultCache, request_key
 from got_model.engine import OCREngine
 from got_model.errors import GOTError, MissingExtraError, ModelLoadError
 from got_model.results import OCRResult
@@ -71,11 +71,6 @@ class _Rendered:
     page: Page
     key: str | None = None
     cached: OCRResult | None = None
-
-
-def page_key(identity: Mapping[str, object], task: OCRTask, page: Page) -> str:
-    """The result-cache key of a page: its pixels, the task, the engine's identity."""
-    return result_key(identity, task, [image_digest(page.image)])
 
 
 @dataclass(frozen=True)
@@ -142,11 +137,10 @@ class PagePipeline:
         """Yield one ``PageResult`` per page read, in document and page order."""
         pending: queue.Queue[object] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
-        cache = _RunCache(self.cache, self.engine.model_id, self.task) if self.cache else None
-        identity = self.engine.cache_identity() if cache is not None else None
+        cache = _RunCache(self.cache, self.engine, self.task) if self.cache else None
         producer = threading.Thread(
             target=self._render_all,
-            args=(documents, pending, stop, identity),
+            args=(documents, pending, stop, cache),
             name="got-loaders-render",
             daemon=True,
         )
@@ -186,7 +180,7 @@ class PagePipeline:
         documents: Iterable[DocumentInput],
         pending: queue.Queue[object],
         stop: threading.Event,
-        identity: dict[str, object] | None,
+        cache: _RunCache | None,
     ) -> None:
         def put(item: object) -> bool:
             while not stop.is_set():
@@ -204,7 +198,7 @@ class PagePipeline:
                 for item in self._render_document(SourceDocument.from_input(document), position):
                     if isinstance(item, Page):
                         # Hashing the pixels here keeps it off the engine's thread.
-                        key = None if identity is None else page_key(identity, self.task, item)
+                        key = None if cache is None else cache.key(item)
                         sent = put(_Rendered(item, key))
                     else:
                         sent = put(item)
@@ -308,10 +302,15 @@ class _RunCache:
     """The result cache during one run: after its first failure it is left alone for the rest
     of the run (one warning, not one per page), and pages are read by the engine."""
 
-    def __init__(self, cache: ResultCache, model_id: str, task: OCRTask) -> None:
+    def __init__(self, cache: ResultCache, engine: OCREngine, task: OCRTask) -> None:
         self.cache: ResultCache | None = cache
-        self.model_id = model_id
+        self.model_id = engine.model_id
+        self.identity = engine.cache_identity()
         self.task = task
+
+    def key(self, page: Page) -> str:
+        """The page's key: its pixels, the task, the engine's identity."""
+        return request_key(self.identity, self.task, [page.image])
 
     def look_up(self, item: _Rendered) -> _Rendered:
         """``item`` with its cached result, if the cache has one."""

@@ -105,6 +105,13 @@ def result_key(
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+def request_key(
+    engine_identity: Mapping[str, Any], task: OCRTask, images: Sequence[Image.Image]
+) -> str:
+    """The cache key of reading ``images`` with ``task`` on the engine so identified."""
+    return result_key(engine_identity, task, [image_digest(image) for image in images])
+
+
 @dataclass(frozen=True)
 class CacheInfo:
     """What ``ResultCache.info`` reports."""
@@ -336,10 +343,7 @@ def recognize_cached(
     if cache is None:
         return engine.recognize_batch(requests)
     identity = engine.cache_identity()
-    keys = [
-        result_key(identity, request.task, [image_digest(image) for image in request.images])
-        for request in requests
-    ]
+    keys = [request_key(identity, request.task, request.images) for request in requests]
     try:
         results = cache.get_many(keys, [request.task for request in requests])
     except CacheError as error:
