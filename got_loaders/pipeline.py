@@ -19,7 +19,7 @@ from enum import Enum
 
 from got_model.cache import CacheError, ResultCache, request_key
 from got_model.engine import OCREngine
-from got_model.errors import GOTError, MissingExtraError, ModelLoadError
+from got_model.errors import GOTError
 from got_model.results import OCRResult
 from got_model.tasks import OCRRequest, OCRTask
 
@@ -239,12 +239,26 @@ class PagePipeline:
         """Recognise the uncached pages among ``items`` in one batch; yield results in order,
         report errors.
 
-        If the batch fails, its pages are tried one by one, so only a faulty page is lost and
-        every page before it is still yielded when the error is raised.
+        The engine splits a failing batch (``OCREngine.recognize_each``), so only a faulty
+        page is lost, and every page before it is still yielded when its error is raised.
         """
         todo = [item for item in items if isinstance(item, _Rendered) and item.cached is None]
-        batch = self._try_engine(todo, cache) if len(todo) > 1 else None
-        results = iter(batch) if isinstance(batch, list) else None
+        requests = [OCRRequest((item.page.image,), self.task) for item in todo]
+        outputs = self.engine.recognize_each(requests) if requests else []
+        if len(outputs) != len(requests):
+            raise GOTError(
+                f"{type(self.engine).__name__}.recognize_each returned {len(outputs)} results "
+                f"for {len(requests)} requests."
+            )
+        if cache is not None:
+            cache.store(
+                [
+                    (item, output)
+                    for item, output in zip(todo, outputs, strict=True)
+                    if not isinstance(output, Exception)
+                ]
+            )
+        fresh = dict(zip(map(id, todo), outputs, strict=True))
         for item in items:
             if isinstance(item, DocumentError):
                 self._report(item)
@@ -252,42 +266,16 @@ class PagePipeline:
             if item.cached is not None:
                 yield PageResult(item.page, item.cached, cached=True)
                 continue
-            if results is not None:
-                yield PageResult(item.page, next(results))
+            output = fresh[id(item)]
+            if not isinstance(output, Exception):
+                yield PageResult(item.page, output)
                 continue
-            single = self._try_engine([item], cache)
-            if isinstance(single, list):
-                yield PageResult(item.page, single[0])
-            else:
-                page = item.page
-                error = RecognitionError(
-                    page.document.source, f"OCR failed: {single}", page=page.number
-                )
-                error.__cause__ = single
-                self._report(error)
-
-    def _try_engine(
-        self, items: Sequence[_Rendered], cache: _RunCache | None
-    ) -> list[OCRResult] | Exception:
-        try:
-            results = self._run_engine([item.page for item in items])
-        except (ModelLoadError, MissingExtraError):
-            raise  # no page can succeed: never worth retrying page by page
-        except Exception as exc:
-            return exc
-        if cache is not None:
-            cache.store(items, results)
-        return results
-
-    def _run_engine(self, pages: Sequence[Page]) -> list[OCRResult]:
-        requests = [OCRRequest((page.image,), self.task) for page in pages]
-        results = self.engine.recognize_batch(requests)
-        if len(results) != len(requests):
-            raise GOTError(
-                f"{type(self.engine).__name__}.recognize_batch returned {len(results)} results "
-                f"for {len(requests)} requests."
+            page = item.page
+            error = RecognitionError(
+                page.document.source, f"OCR failed: {_describe(output)}", page=page.number
             )
-        return results
+            error.__cause__ = output
+            self._report(error)
 
     def _report(self, error: DocumentError) -> None:
         if self.on_error is OnError.RAISE:
@@ -323,14 +311,10 @@ class _RunCache:
             return item
         return item if cached is None else _Rendered(item.page, item.key, cached)
 
-    def store(self, items: Sequence[_Rendered], results: Sequence[OCRResult]) -> None:
-        if self.cache is None:
+    def store(self, done: Sequence[tuple[_Rendered, OCRResult]]) -> None:
+        if self.cache is None or not done:
             return
-        entries = [
-            (item.key, result)
-            for item, result in zip(items, results, strict=True)
-            if item.key is not None
-        ]
+        entries = [(item.key, result) for item, result in done if item.key is not None]
         try:
             self.cache.put_many(entries, self.model_id)
         except CacheError as error:
@@ -339,6 +323,11 @@ class _RunCache:
     def _give_up(self, error: CacheError) -> None:
         logger.warning("Result cache off for the rest of this run: %s", error)
         self.cache = None
+
+
+def _describe(error: Exception) -> str:
+    # Our own errors say what they are; a dependency's is named by its type.
+    return str(error) if isinstance(error, GOTError) else f"{type(error).__name__}: {error}"
 
 
 def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:

@@ -6,6 +6,7 @@ Importing this package loads neither torch nor transformers; the model loads on 
 from .cache import CacheError, CacheInfo, ResultCache, default_cache_path
 from .engine import GOT_MAX_NEW_TOKENS, GenerationSettings, GOTEngine, OCREngine
 from .errors import (
+    EngineOutOfMemoryError,
     GOTError,
     ImageInputError,
     InvalidTaskError,
@@ -30,6 +31,7 @@ __all__ = [
     "BlockKind",
     "CacheError",
     "CacheInfo",
+    "EngineOutOfMemoryError",
     "FinishReason",
     "GOTEngine",
     "GOTError",

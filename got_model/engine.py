@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -11,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import GOTError, ImageInputError, InvalidTaskError, ModelLoadError
+from .errors import (
+    EngineOutOfMemoryError,
+    GOTError,
+    ImageInputError,
+    InvalidTaskError,
+    MissingExtraError,
+    ModelLoadError,
+)
 from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings, load_model_and_processor
 from .repetition import RepetitionGuard
@@ -21,7 +29,15 @@ from .tasks import PLAIN, OCRRequest, OCRTask
 if TYPE_CHECKING:
     from PIL import Image
 
+logger = logging.getLogger("got_model")
+
 GOT_MAX_NEW_TOKENS = 4096  # GOT's own generation limit
+
+FATAL_ERRORS: tuple[type[Exception], ...] = (ModelLoadError, MissingExtraError)
+"""Errors after which no page can succeed: never worth retrying page by page."""
+
+# After this many batches in a row fit at a lowered batch size, the next size up is tried again.
+_BATCH_RECOVERY = 32
 
 
 class OCREngine(ABC):
@@ -48,6 +64,34 @@ class OCREngine(ABC):
         """
         kind = type(self)
         return {"engine": f"{kind.__module__}.{kind.__qualname__}", "model": self.model_id}
+
+    def recognize_each(self, requests: Sequence[OCRRequest]) -> list[OCRResult | Exception]:
+        """Like ``recognize_batch``, but a request that fails gets its error in its place and
+        costs none of the others.
+
+        A failing batch is split in halves and each half retried, down to single requests,
+        so a bad page (or a batch too large for the device's memory) loses only itself.
+        Errors that no retry can mend (the model cannot load, an extra is missing) are raised.
+        """
+        requests = list(requests)
+        if not requests:
+            return []
+        try:
+            results = self.recognize_batch(requests)
+            if len(results) != len(requests):
+                raise GOTError(
+                    f"{type(self).__name__}.recognize_batch returned {len(results)} results "
+                    f"for {len(requests)} requests."
+                )
+            return list(results)
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+        # Split outside the handler: the failed attempt's frames (and their memory) are gone.
+        middle = len(requests) // 2
+        return self.recognize_each(requests[:middle]) + self.recognize_each(requests[middle:])
 
     def recognize(self, image: Image.Image, task: OCRTask = PLAIN) -> OCRResult:
         """Read one image."""
@@ -141,6 +185,7 @@ class GOTEngine(OCREngine):
         self._processor: Any = None
         self._load_lock = threading.Lock()
         self._reloadable = True  # False when built from components: nothing to reload from
+        self._memory = _BatchLimit(batch_size)
 
     @classmethod
     def from_components(
@@ -225,22 +270,93 @@ class GOTEngine(OCREngine):
             self._model = self._processor = None
 
     def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
-        requests = list(requests)
-        for index, request in enumerate(requests):
-            if not isinstance(request, OCRRequest):
-                raise InvalidTaskError(
-                    f"Request {index} is a {type(request).__name__}, not an OCRRequest."
-                )
-        size = self.generation_settings.batch_size
+        """Run every request, ``batch_size`` at a time; raise the first error.
+
+        A batch that runs out of device memory is split and retried (see ``recognize_each``);
+        ``EngineOutOfMemoryError`` means one request did not fit even alone.
+        """
+        prepared = _prepared(requests)
+        for item in prepared:
+            if isinstance(item, Exception):
+                raise item  # before the model loads: bad input costs no model load
         results: list[OCRResult] = []
-        for start in range(0, len(requests), size):
-            chunk = [
-                _with_rgb_images(start + offset, request)
-                for offset, request in enumerate(requests[start : start + size])
-            ]
-            # Loaded after the first chunk's images decoded: bad input costs no model load.
-            results.extend(self._run_batch(chunk, *self._components()))
+        for output in self._run_prepared(prepared, split_on_any_error=False):
+            if isinstance(output, Exception):
+                raise output
+            results.append(output)
         return results
+
+    def recognize_each(self, requests: Sequence[OCRRequest]) -> list[OCRResult | Exception]:
+        """Run every request; one that fails gets its error in its place.
+
+        Images that cannot be decoded fail alone, before any model work. A failing batch is
+        split in halves and retried down to single requests. When the cause was the device
+        running out of memory, the memory is freed before the retry, a request that fails
+        alone gets ``EngineOutOfMemoryError``, and later batches start at the size that
+        fitted (growing back after a while).
+        """
+        return self._run_prepared(_prepared(requests), split_on_any_error=True)
+
+    def _run_prepared(
+        self, prepared: Sequence[OCRRequest | Exception], *, split_on_any_error: bool
+    ) -> list[OCRResult | Exception]:
+        results: dict[int, OCRResult | Exception] = {}
+        todo: list[tuple[int, OCRRequest]] = []
+        for index, item in enumerate(prepared):
+            if isinstance(item, OCRRequest):
+                todo.append((index, item))
+            else:
+                results[index] = item
+        while todo:
+            size = self._memory.size()
+            chunk, todo = todo[:size], todo[size:]
+            split = _Split()
+            outputs = self._run_splitting(
+                [request for _, request in chunk], split_on_any_error, split
+            )
+            self._memory.record(len(chunk), split)
+            for (index, _), output in zip(chunk, outputs, strict=True):
+                results[index] = output
+        return [results[index] for index in range(len(prepared))]
+
+    def _run_splitting(
+        self, requests: Sequence[OCRRequest], split_on_any_error: bool, split: _Split
+    ) -> list[OCRResult | Exception]:
+        """``requests`` in one batch; halves on failure, down to single requests."""
+        model, processor = self._components()
+        try:
+            results = self._run_batch(requests, model, processor)
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:
+            out_of_memory = is_out_of_memory(exc)
+            if not out_of_memory and not split_on_any_error:
+                raise
+            if out_of_memory:
+                exc.__traceback__ = None  # its frames hold the batch's tensors
+                split.ran_out = True
+            if len(requests) == 1:
+                if not out_of_memory:
+                    return [exc]
+                split.lone_failures += 1
+                free_device_memory()
+                error = EngineOutOfMemoryError(
+                    f"Out of memory on {_device_name(model)} even for this page alone "
+                    f"({str(exc).rstrip('.')}). "
+                    "Lower max_new_tokens or max_patches (multi-crop), load the model in "
+                    "float16/bfloat16, or free memory held by other processes."
+                )
+                error.__cause__ = exc
+                return [error]
+        else:
+            split.largest_fitted = max(split.largest_fitted, len(requests))
+            return list(results)
+        # Split outside the handler: the failed attempt's frames (and their memory) are gone.
+        if out_of_memory:
+            free_device_memory()
+        middle = len(requests) // 2
+        first = self._run_splitting(requests[:middle], split_on_any_error, split)
+        return first + self._run_splitting(requests[middle:], split_on_any_error, split)
 
     def _run_batch(
         self, requests: Sequence[OCRRequest], model: Any, processor: Any
@@ -296,7 +412,7 @@ class GOTEngine(OCREngine):
         if self._reloadable:
             return (process_engine, (self.load_settings, self.generation_settings, type(self)))
         state = self.__dict__.copy()
-        del state["_load_lock"]
+        del state["_load_lock"], state["_memory"]
         return (_engine_from_state, (type(self), state))
 
     def __repr__(self) -> str:
@@ -351,7 +467,107 @@ def _engine_from_state(cls: type[GOTEngine], state: dict[str, Any]) -> GOTEngine
     engine = cls.__new__(cls)
     engine.__dict__.update(state)
     engine._load_lock = threading.Lock()
+    engine._memory = _BatchLimit(engine.generation_settings.batch_size)
     return engine
+
+
+@dataclass
+class _Split:
+    """What happened while one chunk of requests was run and, if need be, split."""
+
+    ran_out: bool = False
+    """The device ran out of memory on some batch."""
+    lone_failures: int = 0
+    """Requests that ran out of memory alone."""
+    largest_fitted: int = 0
+    """The most requests that ran in one batch."""
+
+
+class _BatchLimit:
+    """How many requests go into one ``generate`` call.
+
+    The configured batch size, lowered to the largest batch that fitted after the device ran
+    out of memory, and raised again one step at a time after ``_BATCH_RECOVERY`` full batches
+    in a row fitted. When a page failed even alone, that page explains the failure and the
+    size is left as it was: one outsized page must not slow the rest of a long run.
+    """
+
+    def __init__(self, configured: int) -> None:
+        self.configured = configured
+        self._size = configured
+        self._fitted = 0
+        self._lock = threading.Lock()
+
+    def size(self) -> int:
+        with self._lock:
+            return self._size
+
+    def record(self, batch: int, split: _Split) -> None:
+        with self._lock:
+            if split.ran_out:
+                self._fitted = 0
+                smaller = max(1, split.largest_fitted)
+                if not split.lone_failures and smaller < self._size:
+                    logger.warning(
+                        "Out of device memory with %d pages in a batch: going on with "
+                        "batches of %d.",
+                        batch,
+                        smaller,
+                    )
+                    self._size = smaller
+            elif self._size < self.configured and batch >= self._size:
+                self._fitted += 1
+                if self._fitted >= _BATCH_RECOVERY:
+                    self._size = min(self.configured, self._size * 2)
+                    self._fitted = 0
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True for a device (or host) allocation failure: CUDA's and MPS's out-of-memory errors,
+    which older torch versions raise as plain ``RuntimeError``, and CPU allocation failures."""
+    if isinstance(error, MemoryError):
+        return True
+    import torch
+
+    if isinstance(error, torch.OutOfMemoryError):
+        return True
+    message = str(error).lower()
+    return isinstance(error, RuntimeError) and (
+        "out of memory" in message or "can't allocate memory" in message
+    )
+
+
+def free_device_memory() -> None:
+    """Hand cached, now unused device memory back, so a smaller retry can get it."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and torch.backends.mps.is_available():
+        mps.empty_cache()
+
+
+def _device_name(model: Any) -> str:
+    return str(getattr(model, "device", "the device"))
+
+
+def _prepared(requests: Sequence[OCRRequest]) -> list[OCRRequest | Exception]:
+    """Each request with its images as RGB, or the error that decoding them gave."""
+    prepared: list[OCRRequest | Exception] = []
+    for index, request in enumerate(requests):
+        if not isinstance(request, OCRRequest):
+            raise InvalidTaskError(
+                f"Request {index} is a {type(request).__name__}, not an OCRRequest."
+            )
+        try:
+            prepared.append(_with_rgb_images(index, request))
+        except ImageInputError as exc:
+            prepared.append(exc)
+    return prepared
 
 
 def _with_rgb_images(index: int, request: OCRRequest) -> OCRRequest:

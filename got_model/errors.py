@@ -23,6 +23,14 @@ class ModelLoadError(GOTError):
     can be read, so loaders stop instead of failing page after page."""
 
 
+class EngineOutOfMemoryError(GOTError, MemoryError):
+    """The device ran out of memory on one request even when it ran alone.
+
+    Batches that run out of memory are split and retried first; this is what is left when a
+    single page does not fit.
+    """
+
+
 class ModelNotAvailableError(ModelLoadError, OSError):
     """The GOT weights could not be found locally nor fetched from the Hugging Face Hub."""
 
