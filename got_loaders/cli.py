@@ -41,6 +41,7 @@ from .conversion import (
 )
 from .engines import shared_engine
 from .errors import InvalidPagesError
+from .pages import DEFAULT_MAX_PIXELS
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline
 from .selection import PageSelection
 
@@ -65,8 +66,9 @@ examples:
   cat scan.png | got-ocr convert - --task plain
 
 outputs are written whole (through a temporary file) as each document finishes. A document
-with a failed page is still written without that page; rerunning without --skip-existing
-retries it, and the result cache makes the rest of the rerun cheap.
+with a failed page is still written without that page (unless --on-error raise); rerunning
+without --skip-existing retries it, and the result cache makes the rest of the rerun cheap.
+A batch that runs out of GPU memory is split and retried, down to one page.
 
 exit status: 0 when everything was converted, 1 when a file or page failed (the others were
 converted) or no page could be read at all (model missing), 2 for bad arguments,
@@ -149,6 +151,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="1-based pages to read in each document, e.g. '1-3,7,10-' (default: all)",
     )
     select.add_argument("--password", help="for encrypted PDFs")
+    errors = convert.add_argument_group("errors and limits")
+    errors.add_argument(
+        "--on-error",
+        choices=[o.value for o in OnError],
+        default="warn",
+        help="a file or page that cannot be read: warn = report it at once and go on, "
+        "skip = go on and list the failures at the end, raise = stop at the first one "
+        "(documents finished before it are kept) (default: %(default)s)",
+    )
+    errors.add_argument(
+        "--max-pages",
+        type=int,
+        metavar="N",
+        help="refuse a document with more than N pages to read (default: no limit)",
+    )
+    errors.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse an image file of more than N pixels, a likely decompression bomb "
+        "(default: %(default)s, Pillow's limit)",
+    )
     task = convert.add_argument_group("task")
     task.add_argument(
         "--task",
@@ -289,9 +314,11 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         pages = PageSelection.parse(args.pages)
     except (InvalidTaskError, InvalidPagesError) as exc:
         parser.error(str(exc))
-    for name in ("batch_size", "max_new_tokens"):
-        if getattr(args, name) < 1:
+    for name in ("batch_size", "max_new_tokens", "max_pages", "max_pixels"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
+    on_error = OnError(args.on_error)
     if args.skip_existing and args.output_dir is None:
         parser.error("--skip-existing needs -o/--output-dir.")
     if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
@@ -314,6 +341,8 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         tally_existing = before - len(jobs)
     for problem in problems:
         print(f"got-ocr: error: {problem}", file=err)
+    if problems and on_error is OnError.RAISE:
+        return EXIT_FAILED
 
     cache = None if args.no_cache else ResultCache(args.cache)
     if cache is not None:
@@ -332,8 +361,11 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         batch_size=args.batch_size,
         pages=pages,
         password=args.password,
-        on_error=OnError.SKIP,
+        # The converter hears of every skipped page; with raise the first one stops the run.
+        on_error=OnError.RAISE if on_error is OnError.RAISE else OnError.SKIP,
         cache=cache,
+        max_pages=args.max_pages,
+        max_pixels=args.max_pixels,
     )
     wanted = args.progress if args.progress is not None else err.isatty()
     show_progress = wanted and not args.quiet
@@ -350,6 +382,8 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         counter = PageCounter(jobs, task, pages, args.password)
 
     def report(message: str) -> None:
+        if on_error is OnError.SKIP:
+            return  # listed after the run
         if progress is not None:
             progress.write(f"got-ocr: {message}", file=err)
         else:
@@ -385,6 +419,10 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             cache.close()
     tally.skipped_existing = tally_existing
     failed = bool(problems or tally.failures)
+    if on_error is OnError.SKIP and tally.failures:
+        print(f"got-ocr: skipped {len(tally.failures)}:", file=err)
+        for failure in tally.failures:
+            print(f"got-ocr: error: {failure}", file=err)
     if not args.quiet:
         print(_summary(tally, time.perf_counter() - started, len(problems)), file=err)
     return EXIT_FAILED if failed else EXIT_OK

@@ -52,5 +52,10 @@ class PageRenderError(DocumentError):
     """The document opened but one page could not be rendered or decoded."""
 
 
+class LimitExceededError(DocumentError, ValueError):
+    """A document has more pages, or a page more pixels, than the configured limit
+    (``max_pages``, ``max_pixels``)."""
+
+
 class InvalidPagesError(GOTError, ValueError):
     """A ``pages=`` argument is malformed (checked before any file is opened)."""

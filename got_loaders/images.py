@@ -8,8 +8,17 @@ from got_model.images import to_rgb
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
-from .errors import DocumentError, PageRenderError, UnsupportedFormatError
-from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_size
+from .errors import DocumentError, LimitExceededError, PageRenderError, UnsupportedFormatError
+from .pages import (
+    DEFAULT_MAX_PIXELS,
+    DocumentInfo,
+    DocumentKind,
+    MetadataValue,
+    Page,
+    PageSource,
+    check_pixels,
+    render_size,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -22,14 +31,23 @@ MULTI_PAGE_FORMATS = frozenset({"TIFF"})
 class ImageSource(PageSource):
     """An open image file; frames are decoded when they are rendered."""
 
-    def __init__(self, document: SourceDocument, task: OCRTask, *, position: int = 0) -> None:
+    def __init__(
+        self,
+        document: SourceDocument,
+        task: OCRTask,
+        *,
+        position: int = 0,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
         from PIL import Image, UnidentifiedImageError
 
         self._task = task
+        self._max_pixels = max_pixels
         name = document.name
         stream: BinaryIO = document.stream()
         try:
             image = Image.open(stream)
+            check_pixels(name, image.width, image.height, max_pixels)
             _check_pixels(image.width * image.height, Image.MAX_IMAGE_PIXELS)
             image_format = image.format or "unknown"
             frames = getattr(image, "n_frames", 1) if image_format in MULTI_PAGE_FORMATS else 1
@@ -42,7 +60,11 @@ class ImageSource(PageSource):
             ) from None
         except Image.DecompressionBombError as exc:
             stream.close()
-            raise DocumentError(name, f"Refusing a suspiciously large image: {exc}") from None
+            raise LimitExceededError(
+                name,
+                f"Refusing a suspiciously large image: {exc} If the file is trusted, raise "
+                "PIL.Image.MAX_IMAGE_PIXELS as well as max_pixels.",
+            ) from None
         except DocumentError:
             stream.close()
             raise
@@ -70,10 +92,13 @@ class ImageSource(PageSource):
         try:
             self._image.seek(index)
             frame: Image.Image = self._image
+            check_pixels(self.info.source, frame.width, frame.height, self._max_pixels, index + 1)
             if frame.format == "JPEG":
                 # Decode at a reduced size straight away when the file is far larger than needed.
                 frame.draft("RGB", render_size(frame.width, frame.height, self._task))
             frame = prepare_image(frame, self._task)
+        except LimitExceededError:
+            raise
         except Exception as exc:  # Pillow's decoders raise all sorts on broken data
             raise PageRenderError(
                 self.info.source, f"Cannot decode the image: {exc}.", page=index + 1

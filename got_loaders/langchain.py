@@ -34,7 +34,8 @@ from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
 from .options import parse_option
-from .pipeline import OnError, PagePipeline, PageResult, by_document
+from .pages import DEFAULT_MAX_PIXELS
+from .pipeline import OnError, PagePipeline, PageResult, SkippedPages, by_document
 from .selection import PagesArgument, PageSelection
 
 import_extra("langchain_core", "got_loaders.langchain")
@@ -82,6 +83,8 @@ class _PageReader:
         batch_size: int | None,
         on_error: OnError | str,
         cache: CacheArgument,
+        max_pages: int | None,
+        max_pixels: int | None,
     ) -> None:
         self.engine = engine_or_default(engine)
         self.mode = parse_option(LoadMode, mode, "mode")
@@ -97,24 +100,28 @@ class _PageReader:
             password=password,
             on_error=on_error,
             cache=open_cache(cache),
+            max_pages=max_pages,
+            max_pixels=max_pixels,
         )
 
     def read(
         self, documents: Iterable[DocumentInput], extra: Mapping[str, Any] | None = None
     ) -> Iterator[Document]:
-        results = self.pipeline.run(documents)
         if self.mode is LoadMode.PAGE:
-            for item in results:
+            for item in self.pipeline.run(documents):
                 yield self._page_document(item, extra)
         else:
-            for group in by_document(results):
-                yield self._file_document(group, extra)
+            skipped = SkippedPages(self.pipeline.on_error)
+            for group in by_document(self.pipeline.run(documents, on_skip=skipped)):
+                yield self._file_document(group, extra, skipped)
 
     def _page_document(self, item: PageResult, extra: Mapping[str, Any] | None) -> Document:
         metadata = {**(extra or {}), **page_metadata(item, self.engine.model_id, self.task)}
         return Document(page_content=page_text(item.result, self.content), metadata=metadata)
 
-    def _file_document(self, items: list[PageResult], extra: Mapping[str, Any] | None) -> Document:
+    def _file_document(
+        self, items: list[PageResult], extra: Mapping[str, Any] | None, skipped: SkippedPages
+    ) -> Document:
         document = items[0].page.document
         metadata = {
             **(extra or {}),
@@ -122,6 +129,8 @@ class _PageReader:
             **ocr_metadata(self.engine.model_id, self.task, [item.result for item in items]),
             "ocr_pages": len(items),
         }
+        if pages := skipped.take(document.source):
+            metadata["skipped_pages"] = pages
         text = self.pages_delimiter.join(page_text(item.result, self.content) for item in items)
         return Document(page_content=text, metadata=metadata)
 
@@ -157,6 +166,10 @@ class GOTPDFLoader(BaseLoader):
         cache: ``True`` to keep results in the default result cache (a SQLite file in the
             user cache directory), a path for another file, or a ``ResultCache``: pages
             already read (same pixels, task and model) skip the model. Default: no cache.
+        max_pages: a file with more pages to read than this is refused (an error, or
+            skipped with ``on_error``); default no limit.
+        max_pixels: an image file larger than this many pixels is refused (decompression
+            bombs); default Pillow's limit, about 89.5 million.
 
     Example:
         >>> docs = GOTPDFLoader("paper.pdf").load()   # doctest: +SKIP
@@ -177,6 +190,8 @@ class GOTPDFLoader(BaseLoader):
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
         cache: CacheArgument = None,
+        max_pages: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.documents = _inputs(file_path)
         self.reader = _PageReader(
@@ -190,6 +205,8 @@ class GOTPDFLoader(BaseLoader):
             batch_size=batch_size,
             on_error=on_error,
             cache=cache,
+            max_pages=max_pages,
+            max_pixels=max_pixels,
         )
 
     @property
@@ -223,6 +240,8 @@ class GOTImageLoader(GOTPDFLoader):
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
         cache: CacheArgument = None,
+        max_pages: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         super().__init__(
             file_path,
@@ -235,6 +254,8 @@ class GOTImageLoader(GOTPDFLoader):
             batch_size=batch_size,
             on_error=on_error,
             cache=cache,
+            max_pages=max_pages,
+            max_pixels=max_pixels,
         )
 
 
@@ -258,6 +279,8 @@ class GOTParser(BaseBlobParser):
         batch_size: int | None = None,
         on_error: OnError | str = OnError.RAISE,
         cache: CacheArgument = None,
+        max_pages: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.reader = _PageReader(
             engine=engine,
@@ -270,6 +293,8 @@ class GOTParser(BaseBlobParser):
             batch_size=batch_size,
             on_error=on_error,
             cache=cache,
+            max_pages=max_pages,
+            max_pixels=max_pixels,
         )
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

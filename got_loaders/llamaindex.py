@@ -21,8 +21,15 @@ from .content import PageContent, document_metadata, ocr_metadata, page_text
 from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default, shared_engine
 from .extras import import_extra
-from .pages import DocumentInfo, MetadataValue
-from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline, PageResult, by_document
+from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, MetadataValue
+from .pipeline import (
+    DEFAULT_BATCH_SIZE,
+    OnError,
+    PagePipeline,
+    PageResult,
+    SkippedPages,
+    by_document,
+)
 from .selection import PageSelection
 
 import_extra("llama_index.core", "got_loaders.llamaindex")
@@ -120,6 +127,18 @@ class GOTReader(BasePydanticReader):
         "already read skip the model.",
     )
 
+    max_pages: int | None = Field(
+        default=None,
+        ge=1,
+        description="A file with more pages to read than this is refused; None: no limit.",
+    )
+    max_pixels: int | None = Field(
+        default=DEFAULT_MAX_PIXELS,
+        ge=1,
+        description="An image file larger than this many pixels is refused (decompression "
+        "bombs); None: Pillow's own limit only.",
+    )
+
     _engine: OCREngine | None = PrivateAttr(default=None)
 
     def __init__(self, *, engine: OCREngine | None = None, **data: Any) -> None:
@@ -194,15 +213,20 @@ class GOTReader(BasePydanticReader):
             password=self.password.get_secret_value() if self.password else None,
             on_error=self.on_error,
             cache=cache,
+            max_pages=self.max_pages,
+            max_pixels=self.max_pixels,
         )
         try:
-            results = pipeline.run(documents)
             if not self.return_full_document:
-                for item in results:
+                for item in pipeline.run(documents):
                     yield self._page_document(item, engine.model_id, task, extra_info)
             else:
-                for group in by_document(results):
-                    yield self._file_document(group, engine.model_id, task, extra_info)
+                skipped = SkippedPages(pipeline.on_error)
+                for group in by_document(pipeline.run(documents, on_skip=skipped)):
+                    source = group[0].page.document.source
+                    yield self._file_document(
+                        group, engine.model_id, task, extra_info, skipped.take(source)
+                    )
         finally:
             if cache is not None:
                 cache.close()
@@ -231,11 +255,14 @@ class GOTReader(BasePydanticReader):
         model_id: str,
         task: OCRTask,
         extra_info: Mapping[str, Any] | None,
+        skipped_pages: str,
     ) -> Document:
         document = items[0].page.document
         metadata = _file_metadata(document)
         metadata.update(ocr_metadata(model_id, task, [item.result for item in items]))
         metadata["ocr_pages"] = len(items)
+        if skipped_pages:
+            metadata["skipped_pages"] = skipped_pages
         text = self.pages_delimiter.join(page_text(item.result, self.content) for item in items)
         return _document(_key(document), text, metadata, extra_info)
 

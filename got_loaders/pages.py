@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
-from .errors import UnsupportedFormatError
+from .errors import LimitExceededError, UnsupportedFormatError
 from .selection import PageSelection
 
 if TYPE_CHECKING:
     from PIL import Image
 
 GOT_PATCH_SIZE = 1024  # GOT's encoder reads 1024x1024 pixels per patch
+
+DEFAULT_MAX_PIXELS = 89_478_485
+"""The most pixels an image file's frame may have: Pillow's own decompression-bomb limit
+(about 9,459 x 9,459 pixels; an A4 page scanned at 1,100 dpi)."""
 
 MetadataValue = str | int | float | bool
 """Metadata values stay flat scalars: vector stores such as Chroma reject nested values."""
@@ -116,23 +120,53 @@ def open_document(
     *,
     password: str | None = None,
     position: int = 0,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> PageSource:
     """Open a PDF or an image (recognised by its content, not its name) for rendering.
 
+    ``max_pixels`` bounds an image file's frames, which Pillow decodes whole (``None``: no
+    limit of ours; Pillow's ``PIL.Image.MAX_IMAGE_PIXELS`` still applies). PDF pages need no
+    such limit: they render straight to the size GOT reads, and MuPDF decodes the images on
+    them at that resolution.
+
     Raises:
         DocumentError: if the file cannot be read; ``PasswordError`` for an encrypted PDF
-            without the right password; ``UnsupportedFormatError`` for anything else.
+            without the right password; ``LimitExceededError`` for an image over
+            ``max_pixels``; ``UnsupportedFormatError`` for anything else.
     """
+    if max_pixels is not None and max_pixels < 1:
+        raise ValueError(f"max_pixels must be None or at least 1, got {max_pixels}.")
     head = document.head()
     if b"%PDF-" in head:
         from .pdf import PdfSource
 
         return PdfSource(document, task, password=password, position=position)
-    if not head:
-        raise UnsupportedFormatError(document.name, "The file is empty.")
+    if not head.strip():
+        raise UnsupportedFormatError(
+            document.name,
+            "The file is empty." if not head else "The file holds nothing but white space.",
+        )
     from .images import ImageSource
 
-    return ImageSource(document, task, position=position)
+    return ImageSource(document, task, position=position, max_pixels=max_pixels)
+
+
+def check_pixels(
+    source: str, width: int, height: int, limit: int | None, page: int | None = None
+) -> None:
+    """Refuse a picture of more than ``limit`` pixels before it is decoded.
+
+    Raises:
+        LimitExceededError: naming the file, the page and both sizes.
+    """
+    if limit is not None and width * height > limit:
+        raise LimitExceededError(
+            source,
+            f"An image of {width} x {height} pixels ({width * height:,}) is more than "
+            f"max_pixels={limit:,}. If the file is trusted, raise max_pixels (got-ocr: "
+            "--max-pixels); a decompression bomb is refused on purpose.",
+            page=page,
+        )
 
 
 def render_size(width: float, height: float, task: OCRTask) -> tuple[int, int]:

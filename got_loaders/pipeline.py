@@ -24,9 +24,9 @@ from got_model.results import OCRResult
 from got_model.tasks import OCRRequest, OCRTask
 
 from .documents import DocumentInput, SourceDocument
-from .errors import DocumentError
+from .errors import DocumentError, LimitExceededError
 from .options import parse_option
-from .pages import Page, open_document
+from .pages import DEFAULT_MAX_PIXELS, Page, open_document
 from .selection import PageSelection
 
 logger = logging.getLogger("got_loaders")
@@ -104,6 +104,10 @@ class PagePipeline:
         cache: a ``ResultCache``: pages it holds skip the engine, new results go into it.
         on_skip: with ``"skip"`` / ``"warn"``, called with each error skipped instead of
             logging it (a command line collects them for its summary).
+        max_pages: a document with more pages to read than this is refused whole
+            (``LimitExceededError``); ``None``: no limit.
+        max_pixels: an image file whose frame has more pixels than this is refused
+            (``LimitExceededError``); ``None``: Pillow's own limit only.
     """
 
     def __init__(
@@ -118,9 +122,16 @@ class PagePipeline:
         prefetch: int | None = None,
         cache: ResultCache | None = None,
         on_skip: Callable[[DocumentError], None] | None = None,
+        max_pages: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        for name, limit in (("max_pages", max_pages), ("max_pixels", max_pixels)):
+            if limit is not None and (isinstance(limit, bool) or limit < 1):
+                raise ValueError(f"{name} must be None or at least 1, got {limit!r}.")
+        self.max_pages = max_pages
+        self.max_pixels = max_pixels
         self.engine = engine
         self.task = task
         self.batch_size = batch_size
@@ -133,8 +144,18 @@ class PagePipeline:
         if self.prefetch < 1:
             raise ValueError(f"prefetch must be at least 1, got {self.prefetch}.")
 
-    def run(self, documents: Iterable[DocumentInput]) -> Iterator[PageResult]:
-        """Yield one ``PageResult`` per page read, in document and page order."""
+    def run(
+        self,
+        documents: Iterable[DocumentInput],
+        *,
+        on_skip: Callable[[DocumentError], None] | None = None,
+    ) -> Iterator[PageResult]:
+        """Yield one ``PageResult`` per page read, in document and page order.
+
+        ``on_skip`` replaces the pipeline's own ``on_skip`` for this run. Errors are reported
+        in order: those of a document's pages before the next document's first result.
+        """
+        report = on_skip or self.on_skip
         pending: queue.Queue[object] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
         cache = _RunCache(self.cache, self.engine, self.task) if self.cache else None
@@ -165,9 +186,9 @@ class PagePipeline:
                 must_stop = isinstance(item, DocumentError) and self.on_error is OnError.RAISE
                 full = misses >= self.batch_size or len(waiting) >= most_waiting
                 if must_stop or full or misses == 0:
-                    yield from self._flush(waiting, cache)
+                    yield from self._flush(waiting, cache, report)
                     waiting, misses = [], 0
-            yield from self._flush(waiting, cache)
+            yield from self._flush(waiting, cache, report)
         finally:
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
@@ -212,7 +233,13 @@ class PagePipeline:
         self, document: SourceDocument, position: int
     ) -> Iterator[Page | DocumentError]:
         try:
-            source = open_document(document, self.task, password=self.password, position=position)
+            source = open_document(
+                document,
+                self.task,
+                password=self.password,
+                position=position,
+                max_pixels=self.max_pixels,
+            )
         except DocumentError as error:
             yield error
             return
@@ -225,6 +252,14 @@ class PagePipeline:
             except DocumentError as error:
                 yield error
                 return
+            if self.max_pages is not None and len(indices) > self.max_pages:
+                yield LimitExceededError(
+                    document.name,
+                    f"{len(indices):,} pages to read, more than max_pages={self.max_pages:,}. "
+                    "Read part of it with pages=... (got-ocr: --pages), or raise max_pages "
+                    "(--max-pages).",
+                )
+                return
             for index in indices:
                 try:
                     yield source.render(index)
@@ -234,7 +269,10 @@ class PagePipeline:
                     yield _unexpected(document.name, exc, index + 1)
 
     def _flush(
-        self, items: Sequence[_Rendered | DocumentError], cache: _RunCache | None
+        self,
+        items: Sequence[_Rendered | DocumentError],
+        cache: _RunCache | None,
+        on_skip: Callable[[DocumentError], None] | None,
     ) -> Iterator[PageResult]:
         """Recognise the uncached pages among ``items`` in one batch; yield results in order,
         report errors.
@@ -261,7 +299,7 @@ class PagePipeline:
         fresh = dict(zip(map(id, todo), outputs, strict=True))
         for item in items:
             if isinstance(item, DocumentError):
-                self._report(item)
+                self._report(item, on_skip)
                 continue
             if item.cached is not None:
                 yield PageResult(item.page, item.cached, cached=True)
@@ -275,13 +313,15 @@ class PagePipeline:
                 page.document.source, f"OCR failed: {_describe(output)}", page=page.number
             )
             error.__cause__ = output
-            self._report(error)
+            self._report(error, on_skip)
 
-    def _report(self, error: DocumentError) -> None:
+    def _report(
+        self, error: DocumentError, on_skip: Callable[[DocumentError], None] | None
+    ) -> None:
         if self.on_error is OnError.RAISE:
             raise error
-        if self.on_skip is not None:
-            self.on_skip(error)
+        if on_skip is not None:
+            on_skip(error)
         else:
             report_skipped(error, self.on_error)
 
@@ -328,6 +368,24 @@ class _RunCache:
 def _describe(error: Exception) -> str:
     # Our own errors say what they are; a dependency's is named by its type.
     return str(error) if isinstance(error, GOTError) else f"{type(error).__name__}: {error}"
+
+
+class SkippedPages:
+    """An ``on_skip`` for runs that make one Document per file: reports each error as the
+    pipeline would, and remembers the pages skipped so each file's Document can list them."""
+
+    def __init__(self, on_error: OnError) -> None:
+        self.on_error = on_error
+        self._pages: dict[str, list[int]] = {}
+
+    def __call__(self, error: DocumentError) -> None:
+        report_skipped(error, self.on_error)
+        if error.page is not None:
+            self._pages.setdefault(error.source, []).append(error.page)
+
+    def take(self, source: str) -> str:
+        """The pages of ``source`` skipped so far, as ``"3,7"`` (empty when none)."""
+        return ",".join(map(str, self._pages.pop(source, [])))
 
 
 def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:

@@ -40,7 +40,7 @@ from .content import resolve_task
 from .documents import SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
-from .pages import DocumentInfo, DocumentKind
+from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, DocumentKind
 from .pipeline import OnError, PagePipeline
 from .selection import PagesArgument, PageSelection
 
@@ -79,6 +79,8 @@ def partition_got(
     batch_size: int | None = None,
     on_error: OnError | str = OnError.RAISE,
     cache: CacheArgument = None,
+    max_pages: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     metadata_filename: str | None = None,
     metadata_last_modified: str | None = None,
     languages: list[str] | None = None,
@@ -102,6 +104,9 @@ def partition_got(
         on_error: ``"raise"``, or ``"skip"`` / ``"warn"`` to log a bad page and go on.
         cache: ``True`` for the default result cache, a path, or a ``ResultCache``: pages
             already read skip the model (default: no cache).
+        max_pages: a file with more pages to read than this is refused; default no limit.
+        max_pixels: an image file larger than this many pixels is refused (decompression
+            bombs); default Pillow's limit, about 89.5 million.
         metadata_filename: the file name to record (useful with ``file``).
         metadata_last_modified: the date to record instead of the file's modification time.
         languages: as in Unstructured: ``None`` detects the language (offline, with
@@ -130,6 +135,8 @@ def partition_got(
         password=password,
         on_error=on_error,
         cache=opened,
+        max_pages=max_pages,
+        max_pixels=max_pixels,
     )
     last_modified = metadata_last_modified
     if last_modified is None and filename is not None:
@@ -295,6 +302,8 @@ def register_got_partitioner(
     batch_size: int | None = None,
     on_error: OnError | str = OnError.RAISE,
     cache: CacheArgument = None,
+    max_pages: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> GOTRegistration:
     """Make ``unstructured.partition.auto.partition()`` read these file types with GOT.
 
@@ -318,6 +327,8 @@ def register_got_partitioner(
         "batch_size": batch_size,
         "on_error": on_error,
         "cache": open_cache(cache),
+        "max_pages": max_pages,
+        "max_pixels": max_pixels,
     }
     if _registration is not None:
         _registration.close()

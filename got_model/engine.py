@@ -295,6 +295,8 @@ class GOTEngine(OCREngine):
         alone gets ``EngineOutOfMemoryError``, and later batches start at the size that
         fitted (growing back after a while).
         """
+        if type(self).recognize_batch is not GOTEngine.recognize_batch:
+            return super().recognize_each(requests)  # a subclass's own batches come first
         return self._run_prepared(_prepared(requests), split_on_any_error=True)
 
     def _run_prepared(
