@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -351,7 +352,8 @@ _SLOW_RUN = textwrap.dedent(
 )
 
 
-def test_a_killed_run_resumes_from_its_outputs_and_cache(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_a_killed_run_resumes_from_its_outputs_and_cache(tmp_path: Path, stop: int) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for doc in range(6):
@@ -364,8 +366,15 @@ def test_a_killed_run_resumes_from_its_outputs_and_cache(tmp_path: Path) -> None
     deadline = time.monotonic() + 120
     while not (out.exists() and any(out.glob("*.md"))) and time.monotonic() < deadline:
         time.sleep(0.05)
-    child.kill()
-    child.wait()
+    child.send_signal(stop)
+    status = child.wait(timeout=60)
+    assert child.stderr is not None
+    stderr = child.stderr.read().decode()
+    if stop == signal.SIGINT:  # Ctrl-C: a clean stop that says what is kept
+        assert status == cli.EXIT_INTERRUPTED
+        assert "interrupted; results already written and cached are kept" in stderr
+    else:
+        assert status == -signal.SIGKILL
     written = {path.name for path in out.glob("*.md")}
     assert 0 < len(written) < 6, "the run should be killed half way"
     for path in out.glob("*.md"):  # whole files only
@@ -379,6 +388,12 @@ def test_a_killed_run_resumes_from_its_outputs_and_cache(tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     assert {path.name for path in out.glob("*.md")} == {f"doc{doc}.md" for doc in range(6)}
     assert f"{len(written)} skipped (output exists)" in resumed.stderr
+    # Nothing cached is read again: the unfinished documents' cached pages are hits.
+    hits = cached - 3 * len(written)
+    if hits:
+        assert f"{hits} from the cache" in resumed.stderr
+    else:
+        assert "from the cache" not in resumed.stderr
     for doc in range(6):
         text = (out / f"doc{doc}.md").read_text()
         assert [line for line in text.splitlines() if line.startswith("##")] == [
