@@ -319,6 +319,13 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
     on_error = OnError(args.on_error)
+    if args.max_pixels is not None:
+        from PIL import Image
+
+        if Image.MAX_IMAGE_PIXELS is not None and args.max_pixels > Image.MAX_IMAGE_PIXELS:
+            # This process is ours: --max-pixels decides, and Pillow's own check must not
+            # refuse first (it raises above twice its limit and warns above it).
+            Image.MAX_IMAGE_PIXELS = args.max_pixels
     if args.skip_existing and args.output_dir is None:
         parser.error("--skip-existing needs -o/--output-dir.")
     if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():

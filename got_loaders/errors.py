@@ -15,7 +15,7 @@ class DocumentError(GOTError):
     """
 
     def __init__(self, source: str, reason: str, *, page: int | None = None) -> None:
-        if reason.endswith(".."):  # a dependency's message that ends a sentence already
+        if reason.endswith("..") and not reason.endswith("..."):  # a sentence ended twice
             reason = reason[:-1]
         self.source = source
         self.page = page

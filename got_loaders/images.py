@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 # APNG) or a camera's preview pictures (MPO, a JPEG variant): the first frame is the picture.
 MULTI_PAGE_FORMATS = frozenset({"TIFF"})
 
+_ORIENTATION = 0x0112  # the EXIF tag
+
+READABLE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # JPEG covers MPO
+"""The Pillow formats read: scans and screenshots. Pillow's others stay closed, EPS above all
+(Pillow hands it to Ghostscript, which would run the file's PostScript)."""
+
 
 class ImageSource(PageSource):
     """An open image file; frames are decoded when they are rendered."""
@@ -46,7 +52,7 @@ class ImageSource(PageSource):
         name = document.name
         stream: BinaryIO = document.stream()
         try:
-            image = Image.open(stream)
+            image = Image.open(stream, formats=READABLE_FORMATS)
             check_pixels(name, image.width, image.height, max_pixels)
             _check_pixels(image.width * image.height, Image.MAX_IMAGE_PIXELS)
             image_format = image.format or "unknown"
@@ -63,7 +69,8 @@ class ImageSource(PageSource):
             raise LimitExceededError(
                 name,
                 f"Refusing a suspiciously large image: {exc} If the file is trusted, raise "
-                "PIL.Image.MAX_IMAGE_PIXELS as well as max_pixels.",
+                "the limit: got-ocr --max-pixels; in Python, max_pixels and Pillow's own "
+                "PIL.Image.MAX_IMAGE_PIXELS.",
             ) from None
         except DocumentError:
             stream.close()
@@ -119,10 +126,13 @@ def prepare_image(image: Image.Image, task: OCRTask) -> Image.Image:
     """
     from PIL import Image, ImageOps
 
-    image = to_rgb(ImageOps.exif_transpose(image))
+    original = image
+    if image.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when upright
+        image = ImageOps.exif_transpose(image)
+    image = to_rgb(image)
     width, height = render_size(image.width, image.height, task)
-    if width >= image.width or height >= image.height:
-        return image
+    if width >= image.width and height >= image.height:
+        return image.copy() if image is original else image
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 

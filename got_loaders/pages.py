@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 GOT_PATCH_SIZE = 1024  # GOT's encoder reads 1024x1024 pixels per patch
 
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
+"""How PNG, JPEG, GIF, TIFF and BMP files begin."""
+
 DEFAULT_MAX_PIXELS = 89_478_485
-"""The most pixels an image file's frame may have: Pillow's own decompression-bomb limit
-(about 9,459 x 9,459 pixels; an A4 page scanned at 1,100 dpi)."""
+"""The most pixels an image file's frame, or an image shown on a PDF page, may have: Pillow's
+own decompression-bomb limit (about 9,459 x 9,459 pixels; an A4 page scanned at 1,100 dpi)."""
 
 MetadataValue = str | int | float | bool
 """Metadata values stay flat scalars: vector stores such as Chroma reject nested values."""
@@ -124,10 +127,9 @@ def open_document(
 ) -> PageSource:
     """Open a PDF or an image (recognised by its content, not its name) for rendering.
 
-    ``max_pixels`` bounds an image file's frames, which Pillow decodes whole (``None``: no
-    limit of ours; Pillow's ``PIL.Image.MAX_IMAGE_PIXELS`` still applies). PDF pages need no
-    such limit: they render straight to the size GOT reads, and MuPDF decodes the images on
-    them at that resolution.
+    ``max_pixels`` bounds an image file's frames, which Pillow decodes whole, and the images
+    shown on a PDF page, which cost MuPDF seconds to decode (``None``: no limit of ours;
+    Pillow's ``PIL.Image.MAX_IMAGE_PIXELS`` still applies to image files).
 
     Raises:
         DocumentError: if the file cannot be read; ``PasswordError`` for an encrypted PDF
@@ -137,10 +139,13 @@ def open_document(
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"max_pixels must be None or at least 1, got {max_pixels}.")
     head = document.head()
-    if b"%PDF-" in head:
+    # An image's signature comes first: a PNG may well mention "%PDF-" in a text chunk.
+    if b"%PDF-" in head and not head.startswith(IMAGE_SIGNATURES):
         from .pdf import PdfSource
 
-        return PdfSource(document, task, password=password, position=position)
+        return PdfSource(
+            document, task, password=password, position=position, max_pixels=max_pixels
+        )
     if not head.strip():
         raise UnsupportedFormatError(
             document.name,

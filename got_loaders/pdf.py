@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import datetime
@@ -11,8 +12,19 @@ from typing import Any
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
-from .errors import DocumentError, PageRenderError, PasswordError
-from .pages import DocumentInfo, DocumentKind, MetadataValue, Page, PageSource, render_size
+from .errors import DocumentError, LimitExceededError, PageRenderError, PasswordError
+from .pages import (
+    DEFAULT_MAX_PIXELS,
+    DocumentInfo,
+    DocumentKind,
+    MetadataValue,
+    Page,
+    PageSource,
+    check_pixels,
+    render_size,
+)
+
+logger = logging.getLogger("got_loaders")
 
 # MuPDF keeps global state and PyMuPDF is not thread-safe, even across documents. Loaders
 # render on background threads, so every call into PyMuPDF holds this lock.
@@ -21,6 +33,7 @@ _PYMUPDF_LOCK = threading.RLock()
 _PDF_DATE = re.compile(
     r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}(?:'?\d{2})?'?)?"
 )
+_MUPDF_CODE = re.compile(r"^code=\d+:\s*")
 _DROPPED_KEYS = frozenset({"encryption"})  # says how the file was protected: no use downstream
 
 
@@ -34,10 +47,12 @@ class PdfSource(PageSource):
         *,
         password: str | None = None,
         position: int = 0,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         import pymupdf
 
         self._task = task
+        self._max_pixels = max_pixels
         name = document.name
         with _PYMUPDF_LOCK:
             try:
@@ -49,7 +64,12 @@ class PdfSource(PageSource):
                 else:
                     pdf = pymupdf.open(stream=document.data, filetype="pdf")
             except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
-                raise DocumentError(name, f"Cannot open the PDF: {exc}.") from exc
+                raise DocumentError(
+                    name,
+                    f"Cannot open the PDF ({_mupdf_reason(exc)}): the file is damaged or not "
+                    "a PDF. Download or export it again; if a PDF viewer opens it, saving it "
+                    "anew there (or `mutool clean in.pdf out.pdf`) may repair it.",
+                ) from exc
             try:
                 _unlock(pdf, name, password)
                 total = pdf.page_count
@@ -59,7 +79,19 @@ class PdfSource(PageSource):
                 raise
             except Exception as exc:
                 pdf.close()
-                raise DocumentError(name, f"Cannot read the PDF: {exc}.") from exc
+                raise DocumentError(
+                    name,
+                    f"Cannot read the PDF ({_mupdf_reason(exc)}): its structure is damaged. "
+                    "Export it again, or try `mutool clean in.pdf out.pdf`.",
+                ) from exc
+            if pdf.is_repaired:
+                # MuPDF rebuilt a broken cross-reference table: pages may come out incomplete.
+                logger.warning(
+                    "%s: the PDF is damaged; MuPDF repaired it, but pages may be incomplete "
+                    "or blank.",
+                    name,
+                )
+                metadata["repaired"] = True
         self._pdf = pdf
         self.info = DocumentInfo(
             source=name,
@@ -78,6 +110,7 @@ class PdfSource(PageSource):
             pdf_page = pixmap = None
             try:
                 pdf_page = self._pdf.load_page(index)
+                self._check_images(pdf_page, index)
                 rect = pdf_page.rect  # already rotated by the page's /Rotate
                 if rect.width <= 0 or rect.height <= 0:
                     raise ValueError(f"the page has an empty size ({rect.width}x{rect.height} pt)")
@@ -92,17 +125,41 @@ class PdfSource(PageSource):
                 pixmap = pdf_page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False)
                 image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
                 label = pdf_page.get_label() or str(index + 1)
+            except LimitExceededError:
+                raise
             except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
                 raise PageRenderError(
-                    self.info.source, f"Cannot render the page: {exc}.", page=index + 1
+                    self.info.source,
+                    f"Cannot render the page ({_mupdf_reason(exc)}); the other pages are "
+                    "read. Export the PDF again, or leave this page out with pages=...",
+                    page=index + 1,
                 ) from exc
             finally:
                 del pdf_page, pixmap  # freed under the lock, like every other PyMuPDF call
         return Page(document=self.info, index=index, label=label, image=image)
 
+    def _check_images(self, pdf_page: Any, index: int) -> None:
+        """Refuse a page showing an image of more than ``max_pixels``, from the image
+        dictionaries alone. MuPDF decodes such an image at the resolution it renders, so
+        memory stays flat, but the decoding still takes seconds: 3 to 16 s for one page
+        holding a 30,000 x 30,000 pixel image on this project's CPU."""
+        if self._max_pixels is None:
+            return
+        for image in pdf_page.get_images(full=True):
+            width, height = int(image[2]), int(image[3])
+            check_pixels(self.info.source, width, height, self._max_pixels, index + 1)
+
     def close(self) -> None:
         with _PYMUPDF_LOCK:
             self._pdf.close()
+
+
+def _mupdf_reason(error: BaseException) -> str:
+    """MuPDF's own words for ``error``: PyMuPDF wraps them ("Failed to open file ... as type
+    pdf"), so the innermost cause is taken, without its ``code=N:`` prefix."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return _MUPDF_CODE.sub("", str(error)).strip().rstrip(".") or type(error).__name__
 
 
 def _encodable(path: Path) -> bool:
@@ -117,7 +174,9 @@ def _unlock(pdf: Any, name: str, password: str | None) -> None:
     if not pdf.needs_pass:
         return
     if password is None:
-        raise PasswordError(name, "The PDF is encrypted: pass its password with password=...")
+        raise PasswordError(
+            name, "The PDF is encrypted: pass its password (password=..., or got-ocr --password)."
+        )
     if not pdf.authenticate(password):
         raise PasswordError(name, "The password does not open this PDF.")
 

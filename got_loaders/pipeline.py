@@ -247,6 +247,9 @@ class PagePipeline:
             yield _unexpected(document.name, exc)
             return
         with source:
+            if source.info.total_pages == 0:
+                yield DocumentError(document.name, "The document has no pages: nothing to read.")
+                return
             try:
                 indices = source.indices(self.pages)
             except DocumentError as error:

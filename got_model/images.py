@@ -53,8 +53,11 @@ def _convert(image: Image.Image) -> Image.Image:
 
 
 def _flatten_alpha(rgba: Image.Image) -> Image.Image:
-    background = Image.new("RGBA", rgba.size, (*_WHITE, 255))
-    return Image.alpha_composite(background, rgba).convert("RGB")
+    # One new picture: the image pasted onto white through its own alpha (a page-sized RGBA
+    # canvas and alpha_composite would take three).
+    flat = Image.new("RGB", rgba.size, _WHITE)
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
