@@ -12,6 +12,9 @@ PagesArgument = int | str | range | Iterable[int | str] | None
 """What ``pages=`` accepts: ``3``, ``"1-3,7,10-"``, ``[1, 2, "5-6"]``, ``range(1, 4)`` or None."""
 
 _PART = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d*)\s*)?$")
+MAX_PAGE_NUMBER = 10**9
+"""No document has more pages; larger numbers are mistakes (and Python refuses to read
+integers of more than 4,300 digits)."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,12 @@ class PageSelection:
         """
         if pages is None or isinstance(pages, PageSelection):
             return pages
-        if isinstance(pages, bool):
+        if isinstance(pages, (bool, bytes, bytearray)):
             raise InvalidPagesError(f"pages must be page numbers or ranges, got {pages!r}.")
         if isinstance(pages, range):
             if pages.step != 1 or not pages:
                 raise InvalidPagesError(f"pages={pages!r} must be a non-empty range with step 1.")
-            return cls(((_first(pages.start, pages), pages.stop - 1),))
+            return cls(((_first(pages.start, pages), _last(pages.stop - 1, pages)),))
         items: Iterable[int | str] = [pages] if isinstance(pages, (int, str)) else pages
         ranges: list[tuple[int, int | None]] = []
         try:
@@ -81,15 +84,38 @@ class PageSelection:
 
 def _first(start: int, pages: object) -> int:
     if start < 1:
-        raise InvalidPagesError(f"Pages are numbered from 1, got {pages!r}.")
-    return start
+        raise InvalidPagesError(f"Pages are numbered from 1, got {_short(pages)}.")
+    return _last(start, pages)
+
+
+def _last(number: int, pages: object) -> int:
+    if number > MAX_PAGE_NUMBER:
+        raise InvalidPagesError(
+            f"Page numbers go up to {MAX_PAGE_NUMBER:,}, got {_short(pages)}: write '7-' for "
+            "page 7 to the end."
+        )
+    return number
+
+
+def _number(digits: str, part: str) -> int:
+    if len(digits) > len(str(MAX_PAGE_NUMBER)):
+        _last(MAX_PAGE_NUMBER + 1, part)
+    return int(digits)
+
+
+def _short(value: object) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of more than 4,300 digits
+        return "a number far too large"
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _parse_item(item: int | str) -> list[tuple[int, int | None]]:
     if isinstance(item, bool):
         raise TypeError
     if isinstance(item, int):
-        return [(_first(item, item), item)]
+        return [(_first(item, item), item)]  # _first also bounds it
     if not isinstance(item, str):
         raise TypeError
     parsed: list[tuple[int, int | None]] = []
@@ -100,13 +126,13 @@ def _parse_item(item: int | str) -> list[tuple[int, int | None]]:
                 f"Cannot read page range {part.strip()!r}: write pages as '3', '1-5' or '7-' "
                 "(from page 7 to the end), separated by commas."
             )
-        first = _first(int(match.group(1)), part.strip())
+        first = _first(_number(match.group(1), part.strip()), part.strip())
         if match.group(2) is None:
             parsed.append((first, first))
         elif not match.group(3):
             parsed.append((first, None))
         else:
-            last = int(match.group(3))
+            last = _last(_number(match.group(3), part.strip()), part.strip())
             if last < first:
                 raise InvalidPagesError(f"Page range {part.strip()!r} runs backwards.")
             parsed.append((first, last))

@@ -31,6 +31,9 @@ class RegionColor(str, Enum):
 
 
 DEFAULT_MAX_PATCHES = 12  # GOT's own default for dynamic resolution
+MAX_PATCHES_LIMIT = 64
+"""Each tile costs 256 image tokens: 64 already fill 16,640 tokens of the decoder's context
+(and choosing among every grid of a huge count would take seconds and gigabytes)."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,10 @@ class OCRTask:
             raise InvalidTaskError("A task takes a box or a color, not both.")
         if isinstance(self.max_patches, bool) or not isinstance(self.max_patches, int):
             raise InvalidTaskError(f"max_patches must be an integer, got {self.max_patches!r}.")
-        if self.max_patches < 1:
-            raise InvalidTaskError(f"max_patches must be at least 1, got {self.max_patches}.")
+        if not 1 <= self.max_patches <= MAX_PATCHES_LIMIT:
+            raise InvalidTaskError(
+                f"max_patches must be from 1 to {MAX_PATCHES_LIMIT}, got {self.max_patches}."
+            )
         if self.crop_to_patches and (self.box is not None or self.color is not None):
             raise InvalidTaskError("Region OCR (box or color) cannot be combined with multi-crop.")
 
@@ -102,9 +107,11 @@ class OCRTask:
 
 
 def _checked_box(box: Sequence[float]) -> tuple[float, float, float, float]:
+    if isinstance(box, (str, bytes)):  # "1234" would read as four one-digit numbers
+        raise InvalidTaskError(f"A box is four numbers (x1, y1, x2, y2), got {box!r}.")
     try:
         values = tuple(float(v) for v in box)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidTaskError(f"A box is four numbers (x1, y1, x2, y2), got {box!r}.") from None
     if len(values) != 4:
         raise InvalidTaskError(f"A box is four numbers (x1, y1, x2, y2), got {box!r}.")

@@ -41,8 +41,9 @@ from .plain import convert_plain
 
 
 def convert(text: str, output: OutputFormat = OutputFormat.FORMATTED) -> MarkdownOutput:
-    """Convert one GOT output, read as the given output format."""
-    if output is OutputFormat.PLAIN:
+    """Convert one GOT output, read as the given output format (an ``OutputFormat`` or its
+    value, ``"plain"`` / ``"formatted"``)."""
+    if OutputFormat(output) is OutputFormat.PLAIN:
         return convert_plain(text)
     return convert_formatted(text)
 

@@ -1,0 +1,1 @@
+"""Bounded-time fuzzing of the Markdown converter and the page sources (see ``fuzz/run.py``)."""
