@@ -274,3 +274,32 @@ def test_cli_limits_must_be_positive(
         convert(files[0], option, "0")
     assert raised.value.code == cli.EXIT_USAGE
     assert f"{option} must be at least 1" in capsys.readouterr().err
+
+
+def test_a_repaired_pdf_is_read_logged_and_marked(
+    tmp_path: Path, engine: FakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = make_pdf(0, 2)
+    offset = data.rindex(b"startxref") + len(b"startxref\n")
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(data[:offset] + b"999999999" + data[data.index(b"\n", offset) :])
+    with caplog.at_level(logging.WARNING, logger="got_loaders"):
+        documents = GOTPDFLoader(path, engine=engine).load()
+    assert [read for read in read_pages(documents)] == [(str(path), 1), (str(path), 2)]
+    assert all(document.metadata["repaired"] is True for document in documents)
+    assert f"{path}: the PDF is damaged; MuPDF repaired it" in caplog.text
+    intact = GOTPDFLoader(make_pdf(0, 1), engine=engine).load()
+    assert "repaired" not in intact[0].metadata
+
+
+def test_a_pdf_without_pages_is_an_error_not_an_empty_result(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    path = tmp_path / "empty.pdf"  # a catalog and an empty page tree (PyMuPDF saves no such file)
+    path.write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    with pytest.raises(DocumentError, match=r"empty\.pdf: The document has no pages"):
+        GOTPDFLoader(path, engine=engine).load()
