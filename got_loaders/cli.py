@@ -171,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_PIXELS,
         metavar="N",
-        help="refuse an image file of more than N pixels, a likely decompression bomb "
-        "(default: %(default)s, Pillow's limit)",
+        help="refuse an image file, or an image shown on a PDF page, of more than N pixels "
+        "(a likely decompression bomb; default: %(default)s, Pillow's limit)",
     )
     task = convert.add_argument_group("task")
     task.add_argument(
