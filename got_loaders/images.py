@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, BinaryIO
 
+from got_model.errors import ImageInputError
 from got_model.images import to_rgb
 from got_model.tasks import OCRTask
 
@@ -61,16 +62,16 @@ class ImageSource(PageSource):
             stream.close()
             raise UnsupportedFormatError(
                 name,
-                "Not a PDF nor an image format Pillow can read "
-                "(PNG, JPEG, WebP, BMP, GIF, TIFF, ...).",
+                "Neither a PDF nor an image in a format read here (PNG, JPEG, WebP, BMP, GIF, "
+                "TIFF), or a damaged one. Convert it to PDF or PNG first.",
             ) from None
         except Image.DecompressionBombError as exc:
             stream.close()
             raise LimitExceededError(
                 name,
-                f"Refusing a suspiciously large image: {exc} If the file is trusted, raise "
-                "the limit: got-ocr --max-pixels; in Python, max_pixels and Pillow's own "
-                "PIL.Image.MAX_IMAGE_PIXELS.",
+                f"Refusing a suspiciously large image (Pillow: {exc}) If the file is "
+                "trusted, raise the limit: got-ocr --max-pixels; in Python, max_pixels and "
+                "Pillow's own PIL.Image.MAX_IMAGE_PIXELS.",
             ) from None
         except DocumentError:
             stream.close()
@@ -107,8 +108,12 @@ class ImageSource(PageSource):
         except LimitExceededError:
             raise
         except Exception as exc:  # Pillow's decoders raise all sorts on broken data
+            cause = exc.__cause__ if isinstance(exc, ImageInputError) and exc.__cause__ else exc
             raise PageRenderError(
-                self.info.source, f"Cannot decode the image: {exc}.", page=index + 1
+                self.info.source,
+                f"Cannot decode the image ({str(cause).rstrip('.')}): the file is damaged or "
+                "cut short. Export or download it again.",
+                page=index + 1,
             ) from exc
         return Page(document=self.info, index=index, label=str(index + 1), image=frame)
 

@@ -248,7 +248,11 @@ class PagePipeline:
             return
         with source:
             if source.info.total_pages == 0:
-                yield DocumentError(document.name, "The document has no pages: nothing to read.")
+                yield DocumentError(
+                    document.name,
+                    "The document has no pages: nothing to read. If it should have some, its "
+                    "page tree is damaged: export it again.",
+                )
                 return
             try:
                 indices = source.indices(self.pages)

@@ -217,7 +217,7 @@ def test_image_modes_become_rgb(mode: str) -> None:
 def test_a_file_that_is_neither_pdf_nor_image_is_unsupported(tmp_path: Path) -> None:
     path = tmp_path / "notes.pdf"
     path.write_text("just some text, whatever the extension says")
-    with pytest.raises(UnsupportedFormatError, match=r"notes\.pdf: Not a PDF"):
+    with pytest.raises(UnsupportedFormatError, match=r"notes\.pdf: Neither a PDF"):
         pages_of(path)
 
 
