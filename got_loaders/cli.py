@@ -424,12 +424,13 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             progress.close()
         if cache is not None:
             cache.close()
+        failures = converter.tally.failures
+        if on_error is OnError.SKIP and failures:  # listed even when the run stops early
+            print(f"got-ocr: skipped {len(failures)}:", file=err)
+            for failure in failures:
+                print(f"got-ocr: error: {failure}", file=err)
     tally.skipped_existing = tally_existing
     failed = bool(problems or tally.failures)
-    if on_error is OnError.SKIP and tally.failures:
-        print(f"got-ocr: skipped {len(tally.failures)}:", file=err)
-        for failure in tally.failures:
-            print(f"got-ocr: error: {failure}", file=err)
     if not args.quiet:
         print(_summary(tally, time.perf_counter() - started, len(problems)), file=err)
     return EXIT_FAILED if failed else EXIT_OK

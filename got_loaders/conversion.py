@@ -325,7 +325,9 @@ class Converter:
             self._finish(position, pending if _position(pending) == position else [])
 
     def _skipped(self, error: DocumentError) -> None:
-        position = self._positions.get(error.source, -1)
+        position = error.position
+        if position is None:  # written here, not by the pipeline
+            position = self._positions.get(error.source, -1)
         self._errors[position] = self._errors.get(position, 0) + 1
         self.tally.failures.append(str(error))
         self.report(f"error: {error}")

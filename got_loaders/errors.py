@@ -12,6 +12,8 @@ class DocumentError(GOTError):
         source: the file's name (a path, or a label for bytes and file objects).
         page: the 1-based page number, or ``None`` when the whole document failed.
         reason: what went wrong and what the user can do, without the location.
+        position: where the document came among a page pipeline's inputs (0-based), set by
+            the pipeline; ``None`` elsewhere.
     """
 
     def __init__(self, source: str, reason: str, *, page: int | None = None) -> None:
@@ -20,6 +22,7 @@ class DocumentError(GOTError):
         self.source = source
         self.page = page
         self.reason = reason
+        self.position: int | None = None  # the document's place among a run's inputs
         where = source if page is None else f"{source}, page {page}"
         super().__init__(f"{where}: {reason}")
 

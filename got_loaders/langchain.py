@@ -129,7 +129,7 @@ class _PageReader:
             **ocr_metadata(self.engine.model_id, self.task, [item.result for item in items]),
             "ocr_pages": len(items),
         }
-        if pages := skipped.take(document.source):
+        if pages := skipped.take(document):
             metadata["skipped_pages"] = pages
         text = self.pages_delimiter.join(page_text(item.result, self.content) for item in items)
         return Document(page_content=text, metadata=metadata)

@@ -223,9 +223,9 @@ class GOTReader(BasePydanticReader):
             else:
                 skipped = SkippedPages(pipeline.on_error)
                 for group in by_document(pipeline.run(documents, on_skip=skipped)):
-                    source = group[0].page.document.source
+                    document = group[0].page.document
                     yield self._file_document(
-                        group, engine.model_id, task, extra_info, skipped.take(source)
+                        group, engine.model_id, task, extra_info, skipped.take(document)
                     )
         finally:
             if cache is not None:

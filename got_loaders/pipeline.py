@@ -26,7 +26,7 @@ from got_model.tasks import OCRRequest, OCRTask
 from .documents import DocumentInput, SourceDocument
 from .errors import DocumentError, LimitExceededError
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS, Page, open_document
+from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, Page, open_document
 from .selection import PageSelection
 
 logger = logging.getLogger("got_loaders")
@@ -222,6 +222,7 @@ class PagePipeline:
                         key = None if cache is None else cache.key(item)
                         sent = put(_Rendered(item, key))
                     else:
+                        item.position = position  # two inputs may share a name
                         sent = put(item)
                     if stop.is_set() or not sent:
                         return
@@ -320,6 +321,7 @@ class PagePipeline:
                 page.document.source, f"OCR failed: {_describe(output)}", page=page.number
             )
             error.__cause__ = output
+            error.position = page.document.position
             self._report(error, on_skip)
 
     def _report(
@@ -383,16 +385,16 @@ class SkippedPages:
 
     def __init__(self, on_error: OnError) -> None:
         self.on_error = on_error
-        self._pages: dict[str, list[int]] = {}
+        self._pages: dict[int | None, list[int]] = {}
 
     def __call__(self, error: DocumentError) -> None:
         report_skipped(error, self.on_error)
         if error.page is not None:
-            self._pages.setdefault(error.source, []).append(error.page)
+            self._pages.setdefault(error.position, []).append(error.page)
 
-    def take(self, source: str) -> str:
-        """The pages of ``source`` skipped so far, as ``"3,7"`` (empty when none)."""
-        return ",".join(map(str, self._pages.pop(source, [])))
+    def take(self, document: DocumentInfo) -> str:
+        """The pages of ``document`` skipped so far, as ``"3,7"`` (empty when none)."""
+        return ",".join(map(str, self._pages.pop(document.position, [])))
 
 
 def by_document(results: Iterable[PageResult]) -> Iterator[list[PageResult]]:

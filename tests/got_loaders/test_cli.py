@@ -341,8 +341,12 @@ def test_the_console_script_is_declared() -> None:
 
 _SLOW_RUN = textwrap.dedent(
     """
+    import signal
     import sys
     from got_loaders import cli
+
+    # A background job (CI under nohup, say) starts with Ctrl-C ignored; a user's shell not.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from tests.got_loaders.samples import FakeEngine
 
     engine = FakeEngine(delay=0.2)

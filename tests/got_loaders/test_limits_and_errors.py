@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import zlib
@@ -17,7 +18,7 @@ from got_loaders.llamaindex import GOTReader
 from got_loaders.pages import DEFAULT_MAX_PIXELS
 from got_loaders.pipeline import DocumentSkippedWarning, PagePipeline
 from got_loaders.unstructured import partition_got
-from got_model import FORMATTED, GOTError
+from got_model import FORMATTED, GOTError, ModelLoadError
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf, read_colour
 
 
@@ -303,3 +304,32 @@ def test_a_pdf_without_pages_is_an_error_not_an_empty_result(
     )
     with pytest.raises(DocumentError, match=r"empty\.pdf: The document has no pages"):
         GOTPDFLoader(path, engine=engine).load()
+
+
+def test_skipped_pages_go_to_the_right_one_of_two_files_with_one_name() -> None:
+    first, second = io.BytesIO(make_pdf(0, 1)), io.BytesIO(make_pdf(1, 2))
+    first.name = second.name = "scan.pdf"  # two uploads of the same name
+    failing = FakeEngine(fail_on=[(1, 0)])
+    documents = GOTPDFLoader([first, second], engine=failing, mode="single", on_error="skip").load()
+    assert [d.metadata.get("skipped_pages") for d in documents] == [None, "1"]
+
+
+def test_cli_skip_lists_the_failures_even_when_the_model_then_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    junk = tmp_path / "a_junk.png"
+    junk.write_bytes(b"not an image")
+    good = tmp_path / "b_good.png"
+    good.write_bytes(make_image("PNG", 1))
+    broken = FakeEngine()
+
+    def fail(requests: object) -> object:
+        raise ModelLoadError("no weights here")
+
+    monkeypatch.setattr(broken, "recognize_batch", fail)
+    monkeypatch.setattr(cli, "shared_engine", lambda *args, **kwargs: broken)
+    assert convert(junk, good, "--on-error", "skip") == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "got-ocr: skipped 1:" in err
+    assert f"got-ocr: error: {junk}: Neither a PDF" in err
+    assert "got-ocr: error: no weights here" in err
