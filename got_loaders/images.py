@@ -132,13 +132,21 @@ def prepare_image(image: Image.Image, task: OCRTask) -> Image.Image:
     from PIL import Image, ImageOps
 
     original = image
-    if image.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when upright
+    if _orientation(image) != 1:  # exif_transpose copies even when upright
         image = ImageOps.exif_transpose(image)
     image = to_rgb(image)
     width, height = render_size(image.width, image.height, task)
     if width >= image.width and height >= image.height:
         return image.copy() if image is original else image
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation, 1 (upright) when there is none or the EXIF cannot be read."""
+    try:
+        return int(image.getexif().get(_ORIENTATION, 1))
+    except Exception:  # a PNG's or WebP's eXIf chunk need not be valid
+        return 1
 
 
 def _check_pixels(pixels: int, limit: int | None) -> None:

@@ -168,8 +168,8 @@ class GOTPDFLoader(BaseLoader):
             already read (same pixels, task and model) skip the model. Default: no cache.
         max_pages: a file with more pages to read than this is refused (an error, or
             skipped with ``on_error``); default no limit.
-        max_pixels: an image file larger than this many pixels is refused (decompression
-            bombs); default Pillow's limit, about 89.5 million.
+        max_pixels: an image file, or an image a PDF page draws, larger than this many
+            pixels is refused (decompression bombs); default Pillow's limit, about 89.5 million.
 
     Example:
         >>> docs = GOTPDFLoader("paper.pdf").load()   # doctest: +SKIP

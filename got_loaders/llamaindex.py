@@ -135,8 +135,8 @@ class GOTReader(BasePydanticReader):
     max_pixels: int | None = Field(
         default=DEFAULT_MAX_PIXELS,
         ge=1,
-        description="An image file larger than this many pixels is refused (decompression "
-        "bombs); None: Pillow's own limit only.",
+        description="An image file, or an image a PDF page draws, larger than this many "
+        "pixels is refused (decompression bombs); None: Pillow's own limit only.",
     )
 
     _engine: OCREngine | None = PrivateAttr(default=None)

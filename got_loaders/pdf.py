@@ -139,14 +139,15 @@ class PdfSource(PageSource):
         return Page(document=self.info, index=index, label=label, image=image)
 
     def _check_images(self, pdf_page: Any, index: int) -> None:
-        """Refuse a page showing an image of more than ``max_pixels``, from the image
-        dictionaries alone. MuPDF decodes such an image at the resolution it renders, so
-        memory stays flat, but the decoding still takes seconds: 3 to 16 s for one page
-        holding a 30,000 x 30,000 pixel image on this project's CPU."""
+        """Refuse a page that draws an image of more than ``max_pixels``, inline images
+        included. MuPDF decodes such an image at the resolution it renders, so memory stays
+        mostly flat, but the decoding still takes seconds: 3 to 16 s for one page showing a
+        30,000 x 30,000 pixel image on this project's CPU. Images the page's resources list
+        but never draw (resources shared by every page, say) do not count."""
         if self._max_pixels is None:
             return
-        for image in pdf_page.get_images(full=True):
-            width, height = int(image[2]), int(image[3])
+        for image in pdf_page.get_image_info():
+            width, height = int(image["width"]), int(image["height"])
             check_pixels(self.info.source, width, height, self._max_pixels, index + 1)
 
     def close(self) -> None:

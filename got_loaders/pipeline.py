@@ -106,8 +106,9 @@ class PagePipeline:
             logging it (a command line collects them for its summary).
         max_pages: a document with more pages to read than this is refused whole
             (``LimitExceededError``); ``None``: no limit.
-        max_pixels: an image file whose frame has more pixels than this is refused
-            (``LimitExceededError``); ``None``: Pillow's own limit only.
+        max_pixels: an image file whose frame, or an image a PDF page draws, has more
+            pixels than this is refused (``LimitExceededError``); ``None``: Pillow's own
+            limit only.
     """
 
     def __init__(

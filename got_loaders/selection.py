@@ -98,7 +98,7 @@ def _last(number: int, pages: object) -> int:
 
 
 def _number(digits: str, part: str) -> int:
-    if len(digits) > len(str(MAX_PAGE_NUMBER)):
+    if len(digits.lstrip("0")) > len(str(MAX_PAGE_NUMBER)):
         _last(MAX_PAGE_NUMBER + 1, part)
     return int(digits)
 

@@ -105,8 +105,8 @@ def partition_got(
         cache: ``True`` for the default result cache, a path, or a ``ResultCache``: pages
             already read skip the model (default: no cache).
         max_pages: a file with more pages to read than this is refused; default no limit.
-        max_pixels: an image file larger than this many pixels is refused (decompression
-            bombs); default Pillow's limit, about 89.5 million.
+        max_pixels: an image file, or an image a PDF page draws, larger than this many
+            pixels is refused (decompression bombs); default Pillow's limit, about 89.5 million.
         metadata_filename: the file name to record (useful with ``file``).
         metadata_last_modified: the date to record instead of the file's modification time.
         languages: as in Unstructured: ``None`` detects the language (offline, with

@@ -569,6 +569,10 @@ def _prepared(requests: Sequence[OCRRequest]) -> list[OCRRequest | Exception]:
             prepared.append(_with_rgb_images(index, request))
         except ImageInputError as exc:
             prepared.append(exc)
+        except Exception as exc:  # Pillow's decoders raise all sorts on damaged data
+            error = ImageInputError(f"Request {index}: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            prepared.append(error)
     return prepared
 
 

@@ -71,7 +71,7 @@ class OCRTask:
             raise InvalidTaskError("A task takes a box or a color, not both.")
         if isinstance(self.max_patches, bool) or not isinstance(self.max_patches, int):
             raise InvalidTaskError(f"max_patches must be an integer, got {self.max_patches!r}.")
-        if not 1 <= self.max_patches <= MAX_PATCHES_LIMIT:
+        if self.max_patches < 1 or (self.crop_to_patches and self.max_patches > MAX_PATCHES_LIMIT):
             raise InvalidTaskError(
                 f"max_patches must be from 1 to {MAX_PATCHES_LIMIT}, got {self.max_patches}."
             )
