@@ -29,6 +29,8 @@ from .tasks import PLAIN, OCRRequest, OCRTask
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .inputs import PixelEncoder
+
 logger = logging.getLogger("got_model")
 
 GOT_MAX_NEW_TOKENS = 4096  # GOT's own generation limit
@@ -183,6 +185,7 @@ class GOTEngine(OCREngine):
         )
         self._model: Any = None
         self._processor: Any = None
+        self._encoder: PixelEncoder | _Unchecked | None = _UNCHECKED
         self._load_lock = threading.Lock()
         self._reloadable = True  # False when built from components: nothing to reload from
         self._memory = _BatchLimit(batch_size)
@@ -245,6 +248,12 @@ class GOTEngine(OCREngine):
     def _components(self) -> tuple[Any, Any]:
         """The loaded (model, processor), loading them once; read together under the lock so
         a concurrent ``unload()`` never leaves a caller with half a pair."""
+        model, processor, _ = self._loaded()
+        return model, processor
+
+    def _loaded(self) -> tuple[Any, Any, PixelEncoder | None]:
+        """The loaded model and processor, and the fast path for the processor's common
+        requests (``None`` where it would not give exactly the processor's output)."""
         with self._load_lock:
             if self._model is None:
                 if not self._reloadable:
@@ -262,12 +271,19 @@ class GOTEngine(OCREngine):
                         f"(device {self.load_settings.device!r}, dtype "
                         f"{self.load_settings.dtype!r}): {type(exc).__name__}: {exc}"
                     ) from exc
-            return self._model, self._processor
+            if self._encoder is _UNCHECKED:
+                from .inputs import PixelEncoder, image_tokens_per_patch
+
+                tokens = image_tokens_per_patch(self._model.config)
+                self._encoder = PixelEncoder.for_processor(self._processor, tokens)
+            assert not isinstance(self._encoder, _Unchecked)
+            return self._model, self._processor, self._encoder
 
     def unload(self) -> None:
         """Drop the model so its memory can be freed; the next call loads it again."""
         with self._load_lock:
             self._model = self._processor = None
+            self._encoder = _UNCHECKED
 
     def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
         """Run every request, ``batch_size`` at a time; raise the first error.
@@ -325,9 +341,9 @@ class GOTEngine(OCREngine):
         self, requests: Sequence[OCRRequest], split_on_any_error: bool, split: _Split
     ) -> list[OCRResult | Exception]:
         """``requests`` in one batch; halves on failure, down to single requests."""
-        model, processor = self._components()
+        model, processor, encoder = self._loaded()
         try:
-            results = self._run_batch(requests, model, processor)
+            results = self._run_batch(requests, model, processor, encoder)
         except FATAL_ERRORS:
             raise
         except Exception as exc:
@@ -361,7 +377,11 @@ class GOTEngine(OCREngine):
         return first + self._run_splitting(requests[middle:], split_on_any_error, split)
 
     def _run_batch(
-        self, requests: Sequence[OCRRequest], model: Any, processor: Any
+        self,
+        requests: Sequence[OCRRequest],
+        model: Any,
+        processor: Any,
+        encoder: PixelEncoder | None = None,
     ) -> list[OCRResult]:
         from .generation import generate_batch
         from .inputs import collate_left_padded, encode_request, image_tokens_per_patch
@@ -375,7 +395,7 @@ class GOTEngine(OCREngine):
         encodings = []
         for request in requests:
             try:
-                encodings.append(encode_request(processor, request, num_image_tokens))
+                encodings.append(encode_request(processor, request, num_image_tokens, encoder))
             except (ValueError, OSError) as exc:
                 raise InvalidTaskError(f"GOT's processor rejected {request.task}: {exc}") from exc
         batch = collate_left_padded(encodings, int(pad_token_id))
@@ -414,7 +434,7 @@ class GOTEngine(OCREngine):
         if self._reloadable:
             return (process_engine, (self.load_settings, self.generation_settings, type(self)))
         state = self.__dict__.copy()
-        del state["_load_lock"], state["_memory"]
+        del state["_load_lock"], state["_memory"], state["_encoder"]
         return (_engine_from_state, (type(self), state))
 
     def __repr__(self) -> str:
@@ -470,7 +490,15 @@ def _engine_from_state(cls: type[GOTEngine], state: dict[str, Any]) -> GOTEngine
     engine.__dict__.update(state)
     engine._load_lock = threading.Lock()
     engine._memory = _BatchLimit(engine.generation_settings.batch_size)
+    engine._encoder = _UNCHECKED
     return engine
+
+
+class _Unchecked:
+    """Not yet known whether the fast preprocessing path fits the loaded processor."""
+
+
+_UNCHECKED = _Unchecked()
 
 
 @dataclass
