@@ -18,7 +18,7 @@ from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings
 from .markdown import BlockKind, MarkdownOutput, to_markdown
 from .repetition import Repetition, RepetitionGuard
-from .results import FinishReason, OCRResult
+from .results import FinishReason, GenerationStats, OCRResult
 from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
 
 __version__ = "0.1.0"
@@ -36,6 +36,7 @@ __all__ = [
     "GOTEngine",
     "GOTError",
     "GenerationSettings",
+    "GenerationStats",
     "ImageInputError",
     "InvalidTaskError",
     "LoadSettings",

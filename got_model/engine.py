@@ -23,12 +23,13 @@ from .errors import (
 from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings, load_model_and_processor
 from .repetition import RepetitionGuard
-from .results import OCRResult
+from .results import GenerationStats, OCRResult
 from .tasks import PLAIN, OCRRequest, OCRTask
 
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .generation import RowOutput
     from .inputs import PixelEncoder
 
 logger = logging.getLogger("got_model")
@@ -189,6 +190,7 @@ class GOTEngine(OCREngine):
         self._load_lock = threading.Lock()
         self._reloadable = True  # False when built from components: nothing to reload from
         self._memory = _BatchLimit(batch_size)
+        self._stats = _StatsCounter()
 
     @classmethod
     def from_components(
@@ -235,6 +237,15 @@ class GOTEngine(OCREngine):
             "repetition_guard": None if guard is None else dataclasses.asdict(guard),
             "no_repeat_ngram_size": generation.no_repeat_ngram_size,
         }
+
+    @property
+    def stats(self) -> GenerationStats:
+        """What this engine's batches have cost so far: pages, tokens, decode steps paid
+        (``useful_fraction`` shows how much padding a batch size costs), seconds.
+
+        Take two snapshots and subtract them to measure one run.
+        """
+        return self._stats.snapshot()
 
     @property
     def is_loaded(self) -> bool:
@@ -409,7 +420,9 @@ class GOTEngine(OCREngine):
             no_repeat_ngram_size=settings.no_repeat_ngram_size,
             pad_token_id=int(pad_token_id),
         )
-        share = (time.perf_counter() - started) / len(requests)
+        seconds = time.perf_counter() - started
+        self._stats.add(rows, seconds)
+        share = seconds / len(requests)
         return [
             OCRResult(
                 text=row.text,
@@ -434,7 +447,7 @@ class GOTEngine(OCREngine):
         if self._reloadable:
             return (process_engine, (self.load_settings, self.generation_settings, type(self)))
         state = self.__dict__.copy()
-        del state["_load_lock"], state["_memory"], state["_encoder"]
+        del state["_load_lock"], state["_memory"], state["_encoder"], state["_stats"]
         return (_engine_from_state, (type(self), state))
 
     def __repr__(self) -> str:
@@ -491,7 +504,32 @@ def _engine_from_state(cls: type[GOTEngine], state: dict[str, Any]) -> GOTEngine
     engine._load_lock = threading.Lock()
     engine._memory = _BatchLimit(engine.generation_settings.batch_size)
     engine._encoder = _UNCHECKED
+    engine._stats = _StatsCounter()
     return engine
+
+
+class _StatsCounter:
+    """``GenerationStats`` summed over batches, from any thread."""
+
+    def __init__(self) -> None:
+        self._total = GenerationStats()
+        self._lock = threading.Lock()
+
+    def add(self, rows: Sequence[RowOutput], seconds: float) -> None:
+        steps = max((row.generated_tokens for row in rows), default=0)
+        batch = GenerationStats(
+            batches=1,
+            pages=len(rows),
+            generated_tokens=sum(row.generated_tokens for row in rows),
+            decode_steps=steps * len(rows),
+            seconds=seconds,
+        )
+        with self._lock:
+            self._total += batch
+
+    def snapshot(self) -> GenerationStats:
+        with self._lock:
+            return self._total
 
 
 class _Unchecked:

@@ -60,3 +60,55 @@ class OCRResult:
     def blocks(self) -> tuple[Block, ...]:
         """The typed blocks (headings, paragraphs, tables...) behind ``markdown``."""
         return self.converted.blocks
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What an engine's ``generate`` calls have cost so far (see ``GOTEngine.stats``).
+
+    A batch runs as many decode steps as its longest output needs, and every row pays for
+    each step: rows already finished are padding. ``useful_fraction`` is the share of the
+    steps paid for that wrote a token of an output.
+
+    Attributes:
+        batches: ``generate`` calls.
+        pages: requests (rows) in them.
+        generated_tokens: tokens the outputs needed, the end token included.
+        decode_steps: rows times steps, summed over batches: what the batches cost.
+        seconds: wall time spent in batches (preprocessing, generation, decoding).
+    """
+
+    batches: int = 0
+    pages: int = 0
+    generated_tokens: int = 0
+    decode_steps: int = 0
+    seconds: float = 0.0
+
+    @property
+    def useful_fraction(self) -> float:
+        """``generated_tokens / decode_steps`` (1.0 before any batch)."""
+        return self.generated_tokens / self.decode_steps if self.decode_steps else 1.0
+
+    @property
+    def pages_per_second(self) -> float:
+        """Pages read per second spent in batches (0.0 before any batch)."""
+        return self.pages / self.seconds if self.seconds else 0.0
+
+    def __add__(self, other: GenerationStats) -> GenerationStats:
+        return GenerationStats(
+            self.batches + other.batches,
+            self.pages + other.pages,
+            self.generated_tokens + other.generated_tokens,
+            self.decode_steps + other.decode_steps,
+            self.seconds + other.seconds,
+        )
+
+    def __sub__(self, other: GenerationStats) -> GenerationStats:
+        """What happened between two snapshots: ``after - before``."""
+        return GenerationStats(
+            self.batches - other.batches,
+            self.pages - other.pages,
+            self.generated_tokens - other.generated_tokens,
+            self.decode_steps - other.decode_steps,
+            self.seconds - other.seconds,
+        )

@@ -177,7 +177,7 @@ def test_partial_hits_fill_whole_batches_with_misses_only(cache_path: Path) -> N
     cached_pages = PageSelection.parse("1,3,5,7,9,11,13")  # indices 0, 2, ..., 12
     run(FakeEngine(), [data], ResultCache(cache_path), pages=cached_pages)
     engine = FakeEngine()
-    results = run(engine, [data], ResultCache(cache_path), batch_size=4)
+    results = run(engine, [data], ResultCache(cache_path), batch_size=4, sort_window=0)
     assert pages_of(results) == [(0, page) for page in range(14)]
     assert engine.batches == [
         [(0, 1), (0, 3), (0, 5), (0, 7)],
@@ -202,7 +202,7 @@ def test_mixed_hits_and_misses_across_files_keep_document_order(cache_path: Path
     ]
     assert pages_of(reference) == expected
     engine = FakeEngine()
-    results = run(engine, inputs, ResultCache(cache_path), batch_size=3)
+    results = run(engine, inputs, ResultCache(cache_path), batch_size=3, sort_window=0)
     assert pages_of(results) == expected
     assert summary(results) == summary(reference)
     misses = [(0, 0), (0, 3), (1, 0), (2, 0), (2, 3), (2, 4), (3, 0)]
@@ -297,7 +297,12 @@ def test_cached_pages_waiting_behind_a_miss_are_bounded(cache_path: Path) -> Non
     engine = Watching()
     batch_size, prefetch = 2, 4
     pipeline = PagePipeline(
-        engine, FORMATTED, batch_size=batch_size, prefetch=prefetch, cache=Counting(cache_path)
+        engine,
+        FORMATTED,
+        batch_size=batch_size,
+        prefetch=prefetch,
+        cache=Counting(cache_path),
+        sort_window=0,  # reading order: the bound is one batch and the prefetch
     )
     stream = pipeline.run([data])
     first = next(stream)

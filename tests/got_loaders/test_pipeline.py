@@ -160,8 +160,10 @@ def test_engine_returning_the_wrong_number_of_results_is_an_error() -> None:
         read(PagePipeline(Short(), FORMATTED, batch_size=2), [make_pdf(0, 2)])
 
 
-def test_render_ahead_is_bounded(engine: FakeEngine) -> None:
-    """While the consumer holds the first page, the thread renders only ``prefetch`` more."""
+@pytest.mark.parametrize("sort_window", [0, 3])
+def test_render_ahead_is_bounded(engine: FakeEngine, sort_window: int) -> None:
+    """While the consumer holds the first page, the thread renders only the window being read
+    and ``prefetch`` more."""
     rendered: list[int] = []
     from got_loaders import pdf as pdf_module
 
@@ -173,11 +175,14 @@ def test_render_ahead_is_bounded(engine: FakeEngine) -> None:
 
     pdf_module.PdfSource.render = counting_render  # type: ignore[method-assign]
     try:
-        results = PagePipeline(engine, FORMATTED, batch_size=1, prefetch=2).run([make_pdf(0, 12)])
+        pipeline = PagePipeline(
+            engine, FORMATTED, batch_size=1, prefetch=2, sort_window=sort_window
+        )
+        results = pipeline.run([make_pdf(0, 12)])
         next(results)
         time.sleep(0.5)
-        # one batch handed out, at most prefetch queued, one blocked in put
-        assert len(rendered) <= 1 + 2 + 1
+        # one window (at least a batch) read, at most prefetch queued, one blocked in put
+        assert len(rendered) <= max(1, sort_window) + 2 + 1
         results.close()
     finally:
         pdf_module.PdfSource.render = original  # type: ignore[method-assign]
