@@ -237,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the most tokens GOT may write for a page (default: %(default)s)",
     )
+    engine.add_argument(
+        "--sort-window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="batch up to N pages by how much text they hold, not in reading order, so a "
+        "batch does not wait on one long page; output order is kept. 0: reading order "
+        "(default: 4 batches)",
+    )
+    engine.add_argument(
+        "--compile",
+        action="store_true",
+        help="static cache and torch.compile for the decoding step (CUDA; the first batch "
+        "of each size compiles, then batches run faster)",
+    )
     _add_cache_options(convert, with_off=True)
     shown = convert.add_argument_group("messages")
     progress = shown.add_mutually_exclusive_group()
@@ -318,6 +333,8 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
+    if args.sort_window is not None and args.sort_window < 0:
+        parser.error("--sort-window must be at least 0.")
     on_error = OnError(args.on_error)
     if args.max_pixels is not None:
         from PIL import Image
@@ -361,6 +378,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         dtype=args.dtype,
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
+        compile=args.compile,
     )
     pipeline = PagePipeline(
         engine,
@@ -373,6 +391,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         cache=cache,
         max_pages=args.max_pages,
         max_pixels=args.max_pixels,
+        sort_window=args.sort_window,
     )
     wanted = args.progress if args.progress is not None else err.isatty()
     show_progress = wanted and not args.quiet

@@ -22,6 +22,7 @@ def shared_engine(
     dtype: str = "auto",
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_new_tokens: int = GOT_MAX_NEW_TOKENS,
+    compile: bool = False,
 ) -> GOTEngine:
     """The process's ``GOTEngine`` for these settings, created on the first call.
 
@@ -31,7 +32,7 @@ def shared_engine(
     """
     return process_engine(
         LoadSettings(model=str(model), revision=revision, device=device, dtype=dtype),
-        GenerationSettings(batch_size=batch_size, max_new_tokens=max_new_tokens),
+        GenerationSettings(batch_size=batch_size, max_new_tokens=max_new_tokens, compile=compile),
     )
 
 

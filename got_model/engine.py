@@ -119,7 +119,7 @@ class OCREngine(ABC):
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """How outputs are generated; every field may change the text produced.
+    """How outputs are generated.
 
     Attributes:
         batch_size: requests per ``generate`` call.
@@ -127,12 +127,21 @@ class GenerationSettings:
         repetition_guard: stops and trims outputs that fall into a loop; ``None`` disables it.
         no_repeat_ngram_size: transformers' n-gram blocking (GOT's demo uses 20). Off by
             default: it also forbids legitimate repeats, e.g. identical table rows.
+        static_cache: preallocate the key/value cache for the whole output
+            (transformers' ``cache_implementation="static"``) instead of growing it.
+        compile: ``torch.compile`` the decoding step, with a static cache (CUDA only; the
+            first batch of each size compiles, which takes a while).
+
+    ``batch_size``, ``static_cache`` and ``compile`` change how fast outputs come, not what
+    they say (beyond floating-point rounding), so the result cache ignores them.
     """
 
     batch_size: int = 8
     max_new_tokens: int = GOT_MAX_NEW_TOKENS
     repetition_guard: RepetitionGuard | None = field(default_factory=RepetitionGuard)
     no_repeat_ngram_size: int | None = None
+    static_cache: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -168,6 +177,8 @@ class GOTEngine(OCREngine):
         max_new_tokens: int = GOT_MAX_NEW_TOKENS,
         repetition_guard: RepetitionGuard | None = RepetitionGuard(),  # noqa: B008  (frozen)
         no_repeat_ngram_size: int | None = None,
+        static_cache: bool = False,
+        compile: bool = False,
     ) -> None:
         self.load_settings = LoadSettings(
             model=str(model),
@@ -183,6 +194,8 @@ class GOTEngine(OCREngine):
             max_new_tokens=max_new_tokens,
             repetition_guard=repetition_guard,
             no_repeat_ngram_size=no_repeat_ngram_size,
+            static_cache=static_cache,
+            compile=compile,
         )
         self._model: Any = None
         self._processor: Any = None
@@ -204,7 +217,8 @@ class GOTEngine(OCREngine):
         """Wrap an already-built ``GotOcr2ForConditionalGeneration`` and ``GotOcr2Processor``.
 
         ``generation`` takes the generation settings of the constructor (``batch_size``,
-        ``max_new_tokens``, ``repetition_guard``, ``no_repeat_ngram_size``).
+        ``max_new_tokens``, ``repetition_guard``, ``no_repeat_ngram_size``,
+        ``static_cache``, ``compile``).
         """
         name = model_id or getattr(model, "name_or_path", None) or "custom"
         engine = cls(str(name), **generation)
@@ -284,6 +298,13 @@ class GOTEngine(OCREngine):
                     ) from exc
             if self._encoder is _UNCHECKED:
                 from .inputs import PixelEncoder, image_tokens_per_patch
+
+                if self.generation_settings.compile and _device_type(self._model) != "cuda":
+                    logger.warning(
+                        "compile=True compiles the decoding step on CUDA only: on %s it runs "
+                        "as it is, with a static cache.",
+                        _device_name(self._model),
+                    )
 
                 tokens = image_tokens_per_patch(self._model.config)
                 self._encoder = PixelEncoder.for_processor(self._processor, tokens)
@@ -419,6 +440,8 @@ class GOTEngine(OCREngine):
             repetition_guard=settings.repetition_guard,
             no_repeat_ngram_size=settings.no_repeat_ngram_size,
             pad_token_id=int(pad_token_id),
+            static_cache=settings.static_cache or settings.compile,
+            compile=settings.compile,
         )
         seconds = time.perf_counter() - started
         self._stats.add(rows, seconds)
@@ -617,6 +640,11 @@ def free_device_memory() -> None:
     mps = getattr(torch, "mps", None)
     if mps is not None and torch.backends.mps.is_available():
         mps.empty_cache()
+
+
+def _device_type(model: Any) -> str | None:
+    device = getattr(model, "device", None)
+    return getattr(device, "type", None)
 
 
 def _device_name(model: Any) -> str:

@@ -65,8 +65,14 @@ def generate_batch(
     repetition_guard: RepetitionGuard | None,
     no_repeat_ngram_size: int | None,
     pad_token_id: int,
+    static_cache: bool = False,
+    compile: bool = False,
 ) -> list[RowOutput]:
-    """Greedy-generate every row of ``batch`` in one call and decode only the new tokens."""
+    """Greedy-generate every row of ``batch`` in one call and decode only the new tokens.
+
+    ``static_cache`` preallocates the cache for ``max_new_tokens``; on CUDA, transformers then
+    compiles the decoding step, which only ``compile`` allows.
+    """
     end_token_id = int(tokenizer.convert_tokens_to_ids(END_TOKEN))
     rows, prompt_width = batch["input_ids"].shape
     device = model.device
@@ -82,6 +88,8 @@ def generate_batch(
         eos_token_id=end_token_id,
         pad_token_id=pad_token_id,
         no_repeat_ngram_size=no_repeat_ngram_size or 0,
+        cache_implementation="static" if static_cache else None,
+        disable_compile=not compile,
     )
     stopper = _LoopStopper(repetition_guard, rows, end_token_id) if repetition_guard else None
     with torch.inference_mode():

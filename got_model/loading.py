@@ -23,8 +23,9 @@ class LoadSettings:
         cache_dir: Hugging Face cache to read and fill (default: the Hub's own).
         device: ``"auto"`` (CUDA, then MPS, then CPU), or any torch device string.
         dtype: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), or a torch dtype or its name.
-        attn_implementation: passed to transformers, e.g. ``"sdpa"`` or ``"eager"``;
-            ``None`` lets transformers choose (SDPA where supported).
+        attn_implementation: the decoder's attention, e.g. ``"sdpa"``, ``"eager"`` or
+            ``"flash_attention_2"``; ``None`` lets transformers choose (SDPA). GOT's vision
+            encoder has one implementation of its own and keeps it.
     """
 
     model: str = DEFAULT_MODEL_ID
@@ -69,7 +70,9 @@ def load_model_and_processor(settings: LoadSettings) -> tuple[Any, Any]:
         )
     model_kwargs: dict[str, Any] = {"dtype": dtype}
     if settings.attn_implementation is not None:
-        model_kwargs["attn_implementation"] = settings.attn_implementation
+        # Transformers refuses one implementation for the whole model: the encoder has none
+        # but its own.
+        model_kwargs["attn_implementation"] = {"text_config": settings.attn_implementation}
     try:
         processor = GotOcr2Processor.from_pretrained(settings.model, **common)
         model = GotOcr2ForConditionalGeneration.from_pretrained(

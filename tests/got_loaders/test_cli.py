@@ -83,7 +83,22 @@ def test_batches_fill_across_files_with_the_engine_settings(
         "dtype": "float32",
         "batch_size": 3,
         "max_new_tokens": 77,
+        "compile": False,
     }
+
+
+def test_compile_and_the_sort_window_reach_the_engine_and_the_pipeline(
+    mixed_dir: Path, tmp_path: Path, engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["convert", mixed_dir, "-o", tmp_path / "out", "--no-cache", "--batch-size", "2"]
+    assert run(*argv, "--compile", "--sort-window", "0") == cli.EXIT_OK
+    assert engine.settings["compile"] is True  # type: ignore[attr-defined]
+    reading_order = [page for batch in engine.batches for page in batch]
+    assert [len(batch) for batch in engine.batches] == [2, 2, 2, 1]
+    assert reading_order == sorted(reading_order)  # files a-e, pages in order
+    with pytest.raises(SystemExit):
+        run(*argv, "--sort-window", "-1")
+    assert "--sort-window must be at least 0" in capsys.readouterr().err
 
 
 def test_page_markers_carry_numbers_and_labels(tmp_path: Path, engine: FakeEngine) -> None:
