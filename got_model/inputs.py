@@ -169,7 +169,9 @@ class PixelEncoder:
         """The processor's pixel values for one RGB image: (1, 3, H, W) float32."""
         resized = np.asarray(image.resize(self.size, resample=self.resample))
         planes = np.ascontiguousarray(resized.transpose(2, 0, 1))
-        pixels = np.stack([np.take(self.table[c], planes[c]) for c in range(len(planes))])
+        pixels = np.empty(planes.shape, dtype=self.table.dtype)
+        for channel, plane in enumerate(planes):
+            np.take(self.table[channel], plane, out=pixels[channel])
         return torch.from_numpy(pixels).unsqueeze(0)
 
     def _prompt(self, task: OCRTask, num_image_tokens: int) -> torch.Tensor:
