@@ -81,6 +81,8 @@ class _Rendered:
     cached: OCRResult | None = None
     ink: float = 0.0
     """How much of the page is printed on (``ink``): longer outputs come from inkier pages."""
+    request: OCRRequest | None = None
+    """The page's request, as the engine prepared it ahead (``OCREngine.prepare``)."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,8 @@ class PagePipeline:
                     if isinstance(item, Page):
                         # Hashing the pixels here keeps it off the engine's thread.
                         key = None if cache is None else cache.key(item)
-                        sent = put(_Rendered(item, key, ink=ink(item.image)))
+                        request = self._prepared(item)
+                        sent = put(_Rendered(item, key, ink=ink(item.image), request=request))
                     else:
                         item.position = position  # two inputs may share a name
                         sent = put(item)
@@ -254,6 +257,16 @@ class PagePipeline:
             put(_DONE)
         except BaseException as exc:  # a bug or an interrupt: hand it to the caller's thread
             put(_Crash(exc))
+
+    def _prepared(self, page: Page) -> OCRRequest:
+        """The page's request, with what the engine can do ahead of the model done here, on
+        the render thread."""
+        request = OCRRequest((page.image,), self.task)
+        try:
+            return self.engine.prepare(request)
+        except Exception:  # prepare must not raise; an engine that does reads unprepared
+            logger.debug("%s.prepare failed", type(self.engine).__name__, exc_info=True)
+            return request
 
     def _render_document(
         self, document: SourceDocument, position: int
@@ -341,7 +354,7 @@ class PagePipeline:
         self, batch: Sequence[_Rendered], cache: _RunCache | None
     ) -> Iterator[tuple[int, OCRResult | Exception]]:
         outputs = self.engine.recognize_each(
-            [OCRRequest((item.page.image,), self.task) for item in batch]
+            [item.request or OCRRequest((item.page.image,), self.task) for item in batch]
         )
         if len(outputs) != len(batch):
             raise GOTError(

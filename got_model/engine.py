@@ -24,7 +24,7 @@ from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings, load_model_and_processor
 from .repetition import RepetitionGuard
 from .results import GenerationStats, OCRResult
-from .tasks import PLAIN, OCRRequest, OCRTask
+from .tasks import PLAIN, OCRRequest, OCRTask, PreparedRequest
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -95,6 +95,15 @@ class OCREngine(ABC):
         # Split outside the handler: the failed attempt's frames (and their memory) are gone.
         middle = len(requests) // 2
         return self.recognize_each(requests[:middle]) + self.recognize_each(requests[middle:])
+
+    def prepare(self, request: OCRRequest) -> OCRRequest:
+        """Do ahead, on another thread, the work on ``request`` that needs no model.
+
+        The page pipeline calls it on its render thread for every page, so this work is
+        off the thread that drives the model. Returns an equivalent request (this one by
+        default); must not raise.
+        """
+        return request
 
     def recognize(self, image: Image.Image, task: OCRTask = PLAIN) -> OCRResult:
         """Read one image."""
@@ -316,6 +325,19 @@ class GOTEngine(OCREngine):
         with self._load_lock:
             self._model = self._processor = None
             self._encoder = _UNCHECKED
+
+    def prepare(self, request: OCRRequest) -> OCRRequest:
+        """The request with its page converted to RGB and, once the model is loaded, resized
+        to GOT's input size: the costliest part of GOT's preprocessing (see
+        ``PixelEncoder``), done ahead by the pipeline's render thread. Anything that fails
+        here is left for ``recognize_each`` to report."""
+        encoder = self._encoder
+        if encoder is None or isinstance(encoder, _Unchecked) or not encoder.handles(request):
+            return request
+        try:
+            return encoder.prepare(_with_rgb_images(0, request))
+        except Exception:  # the same error comes again, reported, in recognize_each
+            return request
 
     def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
         """Run every request, ``batch_size`` at a time; raise the first error.
@@ -671,6 +693,8 @@ def _prepared(requests: Sequence[OCRRequest]) -> list[OCRRequest | Exception]:
 
 
 def _with_rgb_images(index: int, request: OCRRequest) -> OCRRequest:
+    if isinstance(request, PreparedRequest):
+        return request  # converted by prepare()
     try:
         images = tuple(to_rgb(image) for image in request.images)
     except ImageInputError as exc:

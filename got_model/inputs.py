@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .tasks import PLAIN, OCRRequest, OCRTask, OutputFormat
+from .tasks import PLAIN, OCRRequest, OCRTask, OutputFormat, PreparedRequest
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -160,15 +160,29 @@ class PixelEncoder:
 
     def encode(self, request: OCRRequest, num_image_tokens: int) -> dict[str, Any]:
         """``input_ids`` (1, n) and ``pixel_values`` (1, 3, H, W), as ``encode_request``."""
+        planes = request.ahead if isinstance(request, PreparedRequest) else None
+        if not isinstance(planes, _Planes) or planes.size != self.size:
+            planes = self._resized(request.images[0])
         return {
             "input_ids": self._prompt(request.task, num_image_tokens),
-            "pixel_values": self.pixels(request.images[0]),
+            "pixel_values": self._normalised(planes),
         }
+
+    def prepare(self, request: OCRRequest) -> PreparedRequest:
+        """``request`` (its page already RGB) with the page resized, the costly half of the
+        work, so that ``encode`` is left only the table look-up."""
+        return PreparedRequest(request.images, request.task, self._resized(request.images[0]))
 
     def pixels(self, image: Image.Image) -> torch.Tensor:
         """The processor's pixel values for one RGB image: (1, 3, H, W) float32."""
+        return self._normalised(self._resized(image))
+
+    def _resized(self, image: Image.Image) -> _Planes:
         resized = np.asarray(image.resize(self.size, resample=self.resample))
-        planes = np.ascontiguousarray(resized.transpose(2, 0, 1))
+        return _Planes(self.size, np.ascontiguousarray(resized.transpose(2, 0, 1)))
+
+    def _normalised(self, resized: _Planes) -> torch.Tensor:
+        planes = resized.planes
         pixels = np.empty(planes.shape, dtype=self.table.dtype)
         for channel, plane in enumerate(planes):
             np.take(self.table[channel], plane, out=pixels[channel])
@@ -196,3 +210,11 @@ class PixelEncoder:
             with self._lock:
                 self._prompts[key] = ids
         return ids
+
+
+class _Planes:
+    """A page resized to ``size`` (width, height), as 8-bit channel planes."""
+
+    def __init__(self, size: tuple[int, int], planes: np.ndarray) -> None:
+        self.size = size
+        self.planes = planes

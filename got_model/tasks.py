@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidTaskError
 
@@ -165,3 +165,13 @@ class OCRRequest:
     def is_multi_page(self) -> bool:
         """True when several pages are read as one document."""
         return len(self.images) > 1
+
+
+@dataclass(frozen=True)
+class PreparedRequest(OCRRequest):
+    """A request whose RGB page an engine has already worked on ahead (``OCREngine.prepare``).
+
+    ``ahead`` is the engine's own, opaque to everyone else.
+    """
+
+    ahead: Any = field(default=None, compare=False, repr=False)

@@ -130,3 +130,37 @@ def test_a_fatal_error_in_a_later_batch_keeps_the_pages_before_it() -> None:
         consume()
     # Batches {0,2} {1,3} {4,6} ran before {5,7}: pages 1-5 were handed out.
     assert seen == [(0, p) for p in range(5)]
+
+
+def test_the_engine_prepares_each_page_on_the_render_thread() -> None:
+    import threading
+
+    class Preparing(FakeEngine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: set[str] = set()
+            self.prepared: set[int] = set()
+
+        def prepare(self, request: OCRRequest) -> OCRRequest:
+            self.threads.add(threading.current_thread().name)
+            self.prepared.add(id(request))
+            return request
+
+        def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
+            assert all(id(request) in self.prepared for request in requests)
+            return super().recognize_batch(requests)
+
+    engine = Preparing()
+    results = read(PagePipeline(engine, FORMATTED, batch_size=2), text_pdf([1, 2, 3]))
+    assert len(results) == 3
+    assert engine.threads == {"got-loaders-render"}
+    assert len(engine.prepared) == 3
+
+
+def test_an_engine_whose_prepare_fails_still_reads_every_page() -> None:
+    class Failing(FakeEngine):
+        def prepare(self, request: OCRRequest) -> OCRRequest:
+            raise RuntimeError("prepare is broken")
+
+    results = read(PagePipeline(Failing(), FORMATTED, batch_size=2), text_pdf([1, 2, 3]))
+    assert [read_colour(r.page.image) for r in results] == [(0, 0), (0, 1), (0, 2)]

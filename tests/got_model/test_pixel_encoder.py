@@ -65,8 +65,10 @@ def test_boxes_multi_crop_and_multi_page_go_through_the_processor(
 def test_an_encoder_that_would_differ_is_not_used(
     processor, tiny_checkpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exact = PixelEncoder.pixels
-    monkeypatch.setattr(PixelEncoder, "pixels", lambda self, image: exact(self, image) + 1e-6)
+    exact = PixelEncoder._normalised
+    monkeypatch.setattr(
+        PixelEncoder, "_normalised", lambda self, planes: exact(self, planes) + 1e-6
+    )
     assert PixelEncoder.for_processor(processor, _tokens(tiny_checkpoint)) is None
 
 
@@ -89,3 +91,20 @@ def test_the_engine_reads_the_same_with_and_without_it(tiny_checkpoint: str) -> 
     stock = engine.recognize_images(pages, FORMATTED)
     assert [r.text for r in fast] == [r.text for r in stock]
     assert len({r.text for r in fast}) > 1
+
+
+def test_pages_prepared_ahead_read_the_same(tiny_checkpoint: str) -> None:
+    from got_model.tasks import PreparedRequest
+
+    engine = GOTEngine(tiny_checkpoint, device="cpu", batch_size=3, max_new_tokens=12)
+    pages = [_page(seed, (40 + 11 * seed, 64)).convert("L") for seed in range(4)]
+    requests = [OCRRequest((page,), FORMATTED) for page in pages]
+    assert engine.prepare(requests[0]) is requests[0]  # nothing known before the model loads
+    unprepared = engine.recognize_each(requests)
+    prepared = [engine.prepare(request) for request in requests]
+    assert all(isinstance(request, PreparedRequest) for request in prepared)
+    assert prepared[0].images[0].mode == "RGB"
+    boxed = OCRRequest((pages[0],), OCRTask(box=(1, 1, 20, 20)))
+    assert engine.prepare(boxed) is boxed  # the processor's own path: nothing to do ahead
+    again = engine.recognize_each(prepared)
+    assert [r.text for r in again] == [r.text for r in unprepared]  # type: ignore[union-attr]
