@@ -1,0 +1,238 @@
+"""Pages/s of GOTEngine against the naive loop of transformers' docs, on the same model and pages.
+
+The naive loop is what the GOT-OCR2 page of the transformers docs shows: the processor and one
+``generate`` call per page. The engine reads the same pages through ``recognize_batch`` at
+several batch sizes. Both load one reduced checkpoint of the real architecture from disk: random
+weights, few and narrow layers, but GOT's real image geometry (pages resized to 1024x1024,
+16 px patches, 256 image tokens per page). Every page gets exactly ``--new-tokens`` new tokens
+on both sides (``min_new_tokens``), so both do the same work.
+
+    python benchmarks/engine_throughput.py [--pages 16] [--new-tokens 32] [--batch-sizes 1 4 8 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from got_model import GOTEngine
+
+IMAGE_SIZE = 1024  # GOT's: every page is resized to 1024x1024
+PATCH_SIZE = 16  # GOT's: a 64x64 grid, 256 image tokens after the projector
+END_TOKEN = "<|im_end|>"
+SEED = 0
+
+# The reduced model: GOT's layer types, far fewer and narrower layers (the real one has 580M
+# parameters: a 12-layer, 768-wide vision encoder and a 24-layer, 1024-wide Qwen decoder).
+VISION_CONFIG: dict[str, Any] = {
+    "hidden_size": 64,
+    "output_channels": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "mlp_dim": 256,
+    "image_size": IMAGE_SIZE,
+    "patch_size": PATCH_SIZE,
+    "window_size": 14,
+    "global_attn_indexes": [1],
+}
+TEXT_CONFIG: dict[str, Any] = {
+    "hidden_size": 384,
+    "intermediate_size": 1024,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 6,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 8192,
+}
+
+WORDS = (
+    "model page text table figure result method data layer token image batch theory "
+    "reading encoder decoder section value number paper line column proof lemma"
+).split()
+
+
+def build_reduced_checkpoint(path: Path, *, seed: int = SEED) -> str:
+    """Write the reduced random GOT-OCR2 checkpoint (weights, tokenizer, processor) to ``path``."""
+    import torch
+    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2Processor
+
+    from got_model.testing import _build_tokenizer
+
+    tokenizer = _build_tokenizer()  # byte-level BPE carrying GOT's special tokens
+    config = GotOcr2Config(
+        vision_config=VISION_CONFIG,
+        text_config={**TEXT_CONFIG, "vocab_size": len(tokenizer)},
+        image_token_index=tokenizer.convert_tokens_to_ids("<imgpad>"),
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GotOcr2ForConditionalGeneration(config)
+        # Wide random weights, as in got_model.testing: the output then depends on the page
+        # (transformers' own init gives near-constant logits at these sizes).
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() >= 2:
+                    parameter.normal_(0.0, 0.5, generator=generator)
+    # GOT's end token, which min_new_tokens holds back until the last token.
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_TOKEN)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(path)
+    processor = GotOcr2Processor(image_processor=_image_processor(), tokenizer=tokenizer)
+    processor.save_pretrained(path)
+    return str(path)
+
+
+def _image_processor() -> Any:
+    size = {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    try:  # transformers >= 5 splits the PIL and torchvision backends
+        from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
+            GotOcr2ImageProcessorPil as ImageProcessor,
+        )
+    except ImportError:  # transformers 4.x
+        from transformers import GotOcr2ImageProcessor as ImageProcessor
+    return ImageProcessor(size=size)
+
+
+def render_pages(count: int, *, seed: int = SEED) -> list[Image.Image]:
+    """``count`` distinct text pages, rendered with PyMuPDF at GOT's size (791x1024)."""
+    import pymupdf
+    from PIL import Image
+
+    words = random.Random(seed)
+    pdf = pymupdf.open()
+    for number in range(count):
+        page = pdf.new_page(width=612, height=792)
+        page.insert_text((72, 60), f"Section {number + 1}: {words.choice(WORDS)}", fontsize=18)
+        body = " ".join(words.choice(WORDS) for _ in range(400))
+        page.insert_textbox(pymupdf.Rect(72, 80, 540, 740), body, fontsize=10)
+    scale = IMAGE_SIZE / 792
+    images = []
+    for page in pdf:
+        pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+        images.append(Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples))
+    return images
+
+
+def naive_page(model: Any, processor: Any, image: Image.Image, new_tokens: int) -> str:
+    """One page as in the transformers docs: processor, ``generate``, decode the new tokens."""
+    inputs = processor(image, return_tensors="pt").to(model.device)
+    ids = model.generate(
+        **inputs,
+        do_sample=False,
+        tokenizer=processor.tokenizer,
+        stop_strings=END_TOKEN,
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+    )
+    prompt = inputs["input_ids"].shape[1]
+    if ids.shape[1] - prompt != new_tokens:
+        raise AssertionError(f"naive loop: {ids.shape[1] - prompt} new tokens, not {new_tokens}")
+    return str(processor.decode(ids[0, prompt:], skip_special_tokens=True))
+
+
+def engine_pages(engine: GOTEngine, images: Sequence[Image.Image], new_tokens: int) -> list[str]:
+    from got_model import PLAIN, OCRRequest
+
+    results = engine.recognize_batch([OCRRequest((image,), PLAIN) for image in images])
+    counts = {result.generated_tokens for result in results}
+    if counts != {new_tokens}:
+        raise AssertionError(f"engine: {sorted(counts)} new tokens per page, not {new_tokens}")
+    return [result.text for result in results]
+
+
+def parameters(module: Any) -> str:
+    return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f}M"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=16, help="distinct pages read by each run")
+    parser.add_argument("--new-tokens", type=int, default=32, help="tokens generated per page")
+    parser.add_argument(
+        "--batch-sizes", type=int, nargs="+", default=[1, 4, 8, 16], help="engine batch sizes"
+    )
+    args = parser.parse_args()
+    new_tokens: int = args.new_tokens
+
+    import torch
+    from transformers import GotOcr2ForConditionalGeneration, GotOcr2Processor
+
+    from got_model import GOTEngine
+    from got_model.inputs import image_tokens_per_patch
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = build_reduced_checkpoint(Path(folder) / "got-reduced")
+        model = GotOcr2ForConditionalGeneration.from_pretrained(path).eval()
+        processor = GotOcr2Processor.from_pretrained(path)
+    # The engine builds its own GenerationConfig; transformers fills its unset fields from
+    # model.generation_config, so this makes the engine generate exactly new_tokens too.
+    model.generation_config.min_new_tokens = new_tokens
+
+    tokens_per_page = image_tokens_per_patch(model.config)
+    if tokens_per_page != 256:
+        raise AssertionError(f"{tokens_per_page} image tokens per page, GOT has 256")
+    vision = model.config.vision_config
+    text = model.config.text_config
+    print(
+        f"reduced GOT-OCR2, random weights: {parameters(model)} parameters "
+        f"(vision {parameters(model.model.vision_tower)}: {vision.num_hidden_layers} layers x "
+        f"{vision.hidden_size}, {vision.image_size} px, patch {vision.patch_size}; projector "
+        f"{parameters(model.model.multi_modal_projector)}; decoder "
+        f"{parameters(model.model.language_model)}: {text.num_hidden_layers} layers x "
+        f"{text.hidden_size}, vocab {text.vocab_size})"
+    )
+    pages = render_pages(args.pages)
+    print(
+        f"{len(pages)} pages of {pages[0].width}x{pages[0].height} px, {tokens_per_page} image "
+        f"tokens and {new_tokens} new tokens each; torch threads: {torch.get_num_threads()}"
+    )
+
+    with torch.inference_mode():
+        naive_page(model, processor, pages[0], new_tokens)  # warm-up, not timed
+        started = time.perf_counter()
+        naive = [naive_page(model, processor, page, new_tokens) for page in pages]
+        naive_seconds = time.perf_counter() - started
+    naive_rate = len(pages) / naive_seconds
+    per_token = 1000 * naive_seconds / (len(pages) * new_tokens)
+    print(
+        f"naive loop (processor + generate per page): {naive_rate:.2f} pages/s "
+        f"({per_token:.1f} ms per generated token)"
+    )
+
+    warmed = False
+    for batch_size in args.batch_sizes:
+        engine = GOTEngine.from_components(
+            model,
+            processor,
+            model_id=path,
+            batch_size=batch_size,
+            max_new_tokens=new_tokens,
+            repetition_guard=None,
+        )
+        engine.load()  # checks its preprocessing against the processor's: setup, not timed
+        if not warmed:
+            engine_pages(engine, pages[:1], new_tokens)  # warm-up, not timed
+            warmed = True
+        started = time.perf_counter()
+        texts = engine_pages(engine, pages, new_tokens)
+        seconds = time.perf_counter() - started
+        rate = len(pages) / seconds
+        same = sum(a == b for a, b in zip(texts, naive, strict=True))
+        print(
+            f"engine batch {batch_size}: {rate:.2f} pages/s (x{rate / naive_rate:.2f}, "
+            f"{1000 * seconds / (len(pages) * new_tokens):.1f} ms per generated token); "
+            f"same text as naive loop: {same}/{len(pages)} pages"
+        )
+    print(f"distinct texts among the naive loop's pages: {len(set(naive))}/{len(naive)}")
+
+
+if __name__ == "__main__":
+    main()
