@@ -67,10 +67,9 @@ def build_reduced_checkpoint(
 
     ``global_attention`` makes the vision encoder's last layer global, as GOT's every third is.
     """
-    import torch
-    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2Processor
+    from transformers import GotOcr2Config, GotOcr2Processor
 
-    from got_model.testing import _build_tokenizer
+    from got_model.testing import _build_image_processor, _build_tokenizer, random_model
 
     tokenizer = _build_tokenizer()  # byte-level BPE carrying GOT's special tokens
     last_layer = VISION_CONFIG["num_hidden_layers"] - 1
@@ -82,35 +81,17 @@ def build_reduced_checkpoint(
         text_config={**TEXT_CONFIG, "vocab_size": len(tokenizer)},
         image_token_index=tokenizer.convert_tokens_to_ids("<imgpad>"),
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = GotOcr2ForConditionalGeneration(config)
-        # Wide random weights, as in got_model.testing: the output then depends on the page
-        # (transformers' own init gives near-constant logits at these sizes).
-        generator = torch.Generator().manual_seed(seed)
-        with torch.no_grad():
-            for parameter in model.parameters():
-                if parameter.dim() >= 2:
-                    parameter.normal_(0.0, 0.5, generator=generator)
+    model = random_model(config, seed)  # wide random weights: the output depends on the page
     # GOT's end token. Without it here, the naive loop's min_new_tokens is ignored (there is
     # no end token to hold back) and its stop string ends pages early.
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_TOKEN)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(path)
-    processor = GotOcr2Processor(image_processor=_image_processor(), tokenizer=tokenizer)
+    processor = GotOcr2Processor(
+        image_processor=_build_image_processor(IMAGE_SIZE), tokenizer=tokenizer
+    )
     processor.save_pretrained(path)
     return str(path)
-
-
-def _image_processor() -> Any:
-    size = {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-    try:  # transformers >= 5 splits the PIL and torchvision backends
-        from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
-            GotOcr2ImageProcessorPil as ImageProcessor,
-        )
-    except ImportError:  # transformers 4.x
-        from transformers import GotOcr2ImageProcessor as ImageProcessor
-    return ImageProcessor(size=size)
 
 
 def render_pages(count: int, *, seed: int = SEED) -> list[Image.Image]:

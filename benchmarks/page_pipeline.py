@@ -85,13 +85,10 @@ def real_size_processor() -> Any:
     """GOT's processor as the real checkpoint configures it (PIL backend, 1024x1024), with
     the tiny checkpoint's tokenizer: the prompt's length differs, its cost does not."""
     from transformers import GotOcr2Processor
-    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
-        GotOcr2ImageProcessorPil,
-    )
 
-    from got_model.testing import _build_tokenizer
+    from got_model.testing import _build_image_processor, _build_tokenizer
 
-    images = GotOcr2ImageProcessorPil(size={"height": 1024, "width": 1024})
+    images = _build_image_processor(1024)
     return GotOcr2Processor(image_processor=images, tokenizer=_build_tokenizer())
 
 

@@ -57,8 +57,7 @@ def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
 
     The same ``seed`` gives the same weights. The global torch RNG is left untouched.
     """
-    import torch
-    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2Processor
+    from transformers import GotOcr2Config, GotOcr2Processor
 
     target = Path(path)
     target.mkdir(parents=True, exist_ok=True)
@@ -86,16 +85,7 @@ def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
         },
         image_token_index=tokenizer.convert_tokens_to_ids("<imgpad>"),
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = GotOcr2ForConditionalGeneration(config)
-        # Transformers' own init gives near-constant logits at this size (every image yields
-        # the same token forever). Wide random weights make the output depend on the image.
-        generator = torch.Generator().manual_seed(seed)
-        with torch.no_grad():
-            for parameter in model.parameters():
-                if parameter.dim() >= 2:
-                    parameter.normal_(0.0, 0.5, generator=generator)
+    model = random_model(config, seed)
     model.save_pretrained(target)
     processor = GotOcr2Processor(image_processor=_build_image_processor(), tokenizer=tokenizer)
     processor.save_pretrained(target)
@@ -103,6 +93,27 @@ def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
         json.dumps({"built_by": "got_model.testing.build_tiny_checkpoint", "seed": seed}) + "\n"
     )
     return str(target)
+
+
+def random_model(config: Any, seed: int = 0) -> Any:
+    """A ``GotOcr2ForConditionalGeneration`` for ``config`` with wide random weights; the same
+    ``seed`` gives the same weights, and the global torch RNG is left untouched.
+
+    Transformers' own init gives near-constant logits at toy sizes (every image yields the
+    same token forever). Wide random weights make the output depend on the image.
+    """
+    import torch
+    from transformers import GotOcr2ForConditionalGeneration
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GotOcr2ForConditionalGeneration(config)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                if parameter.dim() >= 2:
+                    parameter.normal_(0.0, 0.5, generator=generator)
+    return model
 
 
 def _build_tokenizer() -> Any:
@@ -129,8 +140,9 @@ def _build_tokenizer() -> Any:
     )
 
 
-def _build_image_processor() -> Any:
-    size = {"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE}
+def _build_image_processor(side: int = TINY_IMAGE_SIZE) -> Any:
+    """GOT's PIL image processor, resizing to ``side`` x ``side``."""
+    size = {"height": side, "width": side}
     try:  # transformers >= 5 splits the PIL and torchvision backends
         from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import (
             GotOcr2ImageProcessorPil as ImageProcessor,
