@@ -44,6 +44,7 @@ from .errors import InvalidPagesError
 from .pages import DEFAULT_MAX_PIXELS
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline
 from .selection import PageSelection
+from .text_layer import Strategy
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -175,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(a likely decompression bomb; default: %(default)s, Pillow's limit)",
     )
     task = convert.add_argument_group("task")
+    task.add_argument(
+        "--strategy",
+        choices=[s.value for s in Strategy],
+        default=Strategy.OCR.value,
+        help="where a PDF page's text comes from: ocr: always GOT; text: the PDF's text layer "
+        "only (GOT never loads); auto: per page, the text layer where it is good, GOT where "
+        "it is needed (default: %(default)s)",
+    )
     task.add_argument(
         "--task",
         choices=[o.value for o in OutputFormat],
@@ -392,6 +401,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         max_pages=args.max_pages,
         max_pixels=args.max_pixels,
         sort_window=args.sort_window,
+        strategy=args.strategy,
     )
     wanted = args.progress if args.progress is not None else err.isatty()
     show_progress = wanted and not args.quiet
@@ -475,6 +485,8 @@ def _summary(tally: Tally, seconds: float, bad_inputs: int) -> str:
     ]
     if tally.cached_pages:
         parts.append(f"{tally.cached_pages} from the cache")
+    if tally.text_layer_pages:
+        parts.append(f"{tally.text_layer_pages} from the text layer")
     if tally.skipped_existing:
         parts.append(f"{tally.skipped_existing} skipped (output exists)")
     failures = len(tally.failures) + bad_inputs

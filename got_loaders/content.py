@@ -10,6 +10,7 @@ from got_model.tasks import FORMATTED, PLAIN, OCRTask
 
 from .pages import DocumentInfo, MetadataValue
 from .pipeline import PageResult
+from .text_layer import Route
 
 DEFAULT_PAGES_DELIMITER = "\n\f"  # LangChain's PDF loaders join pages with this
 
@@ -35,8 +36,17 @@ def resolve_task(task: OCRTask | str) -> OCRTask:
     return named[task]
 
 
-def page_text(result: OCRResult, content: PageContent) -> str:
-    """The text of one page in the chosen form."""
+def page_text(item: PageResult, content: PageContent) -> str:
+    """The text of one page in the chosen form, whichever way it was read."""
+    if content is PageContent.RAW:
+        return item.raw
+    if content is PageContent.TEXT:
+        return item.converted.text
+    return item.converted.markdown
+
+
+def result_text(result: OCRResult, content: PageContent) -> str:
+    """The text of one engine result in the chosen form."""
     if content is PageContent.RAW:
         return result.text
     if content is PageContent.TEXT:
@@ -59,14 +69,32 @@ def document_metadata(document: DocumentInfo) -> dict[str, MetadataValue]:
 
 
 def ocr_metadata(
-    model_id: str, task: OCRTask, results: Sequence[OCRResult]
+    model_id: str, task: OCRTask, results: Sequence[OCRResult | None]
 ) -> dict[str, MetadataValue]:
-    """``ocr_*`` keys: the model, the task, the worst finish reason and the tokens generated."""
+    """``ocr_*`` keys: the model, the task, the worst finish reason and the tokens generated.
+
+    Pages read from their text layer (None) add nothing; the keys stay, so every Document
+    has the same ones.
+    """
+    done = [result for result in results if result is not None]
     return {
         "ocr_model": model_id,
         "ocr_task": task.describe(),
-        "ocr_finish_reason": worst_finish_reason(results).value,
-        "ocr_generated_tokens": sum(result.generated_tokens for result in results),
+        "ocr_finish_reason": worst_finish_reason(done).value,
+        "ocr_generated_tokens": sum(result.generated_tokens for result in done),
+    }
+
+
+def route_metadata(items: Sequence[PageResult]) -> dict[str, MetadataValue]:
+    """``route`` (``"ocr"`` or ``"text"``) and ``route_reason`` of one page; for several,
+    ``route`` is ``"mixed"`` when they differ, with ``text_layer_pages`` counting those read
+    from their text layer."""
+    routes = {item.route.route.value for item in items}
+    if len(items) == 1:
+        return {"route": items[0].route.route.value, "route_reason": items[0].route.reason.value}
+    return {
+        "route": routes.pop() if len(routes) == 1 else "mixed",
+        "text_layer_pages": sum(item.route.route is Route.TEXT for item in items),
     }
 
 
@@ -76,6 +104,7 @@ def page_metadata(item: PageResult, model_id: str, task: OCRTask) -> dict[str, M
     metadata = document_metadata(page.document)
     metadata.update(page=page.index, page_number=page.number, page_label=page.label)
     metadata.update(ocr_metadata(model_id, task, [item.result]))
+    metadata.update(route_metadata([item]))
     return metadata
 
 

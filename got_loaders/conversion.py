@@ -193,14 +193,14 @@ def render_document(
         lines = []
         for item in results:
             record = {
-                "text": page_text(item.result, content),
+                "text": page_text(item, content),
                 "metadata": page_metadata(item, model_id, task),
             }
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")
         return "".join(lines)
     parts = []
     for item in results:
-        text = page_text(item.result, content)
+        text = page_text(item, content)
         if page_markers:
             text = f"{page_marker(item)}\n\n{text}" if text else page_marker(item)
         parts.append(text)
@@ -250,6 +250,7 @@ class Tally:
     documents: int = 0
     pages: int = 0
     cached_pages: int = 0
+    text_layer_pages: int = 0
     skipped_existing: int = 0
     failures: list[str] = field(default_factory=list)
 
@@ -299,6 +300,7 @@ class Converter:
                 pending.append(item)
                 self.tally.pages += 1
                 self.tally.cached_pages += item.cached
+                self.tally.text_layer_pages += item.result is None
                 if self.progress is not None:
                     self.progress.set_postfix_str(item.page.document.source[-40:], refresh=False)
                     self.progress.update(1)

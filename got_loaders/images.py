@@ -20,6 +20,7 @@ from .pages import (
     check_pixels,
     render_size,
 )
+from .text_layer import OCR_BY_STRATEGY, PageRoute, Route, RouteReason, Strategy
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -45,10 +46,16 @@ class ImageSource(PageSource):
         *,
         position: int = 0,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strategy: Strategy = Strategy.OCR,
     ) -> None:
         from PIL import Image, UnidentifiedImageError
 
         self._task = task
+        self._route = (
+            PageRoute(Route.OCR, RouteReason.IMAGE_FILE)
+            if strategy is Strategy.AUTO
+            else OCR_BY_STRATEGY
+        )
         self._max_pixels = max_pixels
         name = document.name
         stream: BinaryIO = document.stream()
@@ -115,7 +122,9 @@ class ImageSource(PageSource):
                 "cut short. Export or download it again.",
                 page=index + 1,
             ) from exc
-        return Page(document=self.info, index=index, label=str(index + 1), image=frame)
+        return Page(
+            document=self.info, index=index, label=str(index + 1), image=frame, route=self._route
+        )
 
     def close(self) -> None:
         self._image.close()

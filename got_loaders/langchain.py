@@ -29,6 +29,7 @@ from .content import (
     page_metadata,
     page_text,
     resolve_task,
+    route_metadata,
 )
 from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default
@@ -37,6 +38,7 @@ from .options import parse_option
 from .pages import DEFAULT_MAX_PIXELS
 from .pipeline import OnError, PagePipeline, PageResult, SkippedPages, by_document
 from .selection import PagesArgument, PageSelection
+from .text_layer import Strategy
 
 import_extra("langchain_core", "got_loaders.langchain")
 
@@ -55,6 +57,7 @@ __all__ = [
     "LoadMode",
     "OnError",
     "PageContent",
+    "Strategy",
 ]
 
 
@@ -85,6 +88,7 @@ class _PageReader:
         cache: CacheArgument,
         max_pages: int | None,
         max_pixels: int | None,
+        strategy: Strategy | str = Strategy.OCR,
     ) -> None:
         self.engine = engine_or_default(engine)
         self.mode = parse_option(LoadMode, mode, "mode")
@@ -102,6 +106,7 @@ class _PageReader:
             cache=open_cache(cache),
             max_pages=max_pages,
             max_pixels=max_pixels,
+            strategy=strategy,
         )
 
     def read(
@@ -117,7 +122,7 @@ class _PageReader:
 
     def _page_document(self, item: PageResult, extra: Mapping[str, Any] | None) -> Document:
         metadata = {**(extra or {}), **page_metadata(item, self.engine.model_id, self.task)}
-        return Document(page_content=page_text(item.result, self.content), metadata=metadata)
+        return Document(page_content=page_text(item, self.content), metadata=metadata)
 
     def _file_document(
         self, items: list[PageResult], extra: Mapping[str, Any] | None, skipped: SkippedPages
@@ -128,10 +133,11 @@ class _PageReader:
             **document_metadata(document),
             **ocr_metadata(self.engine.model_id, self.task, [item.result for item in items]),
             "ocr_pages": len(items),
+            **route_metadata(items),
         }
         if pages := skipped.take(document):
             metadata["skipped_pages"] = pages
-        text = self.pages_delimiter.join(page_text(item.result, self.content) for item in items)
+        text = self.pages_delimiter.join(page_text(item, self.content) for item in items)
         return Document(page_content=text, metadata=metadata)
 
 
@@ -170,6 +176,11 @@ class GOTPDFLoader(BaseLoader):
             skipped with ``on_error``); default no limit.
         max_pixels: an image file, or an image a PDF page draws, larger than this many
             pixels is refused (decompression bombs); default Pillow's limit, about 89.5 million.
+        strategy: where a PDF page's text comes from: ``"ocr"`` (always GOT; the default),
+            ``"text"`` (the PDF's text layer only; GOT never loads) or ``"auto"`` (per page:
+            the text layer where it is present, readable and covers the page with no math or
+            ruled table, GOT elsewhere). ``route`` and ``route_reason`` in each page's
+            metadata say which way it went and why.
 
     Example:
         >>> docs = GOTPDFLoader("paper.pdf").load()   # doctest: +SKIP
@@ -192,6 +203,7 @@ class GOTPDFLoader(BaseLoader):
         cache: CacheArgument = None,
         max_pages: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strategy: Strategy | str = Strategy.OCR,
     ) -> None:
         self.documents = _inputs(file_path)
         self.reader = _PageReader(
@@ -207,6 +219,7 @@ class GOTPDFLoader(BaseLoader):
             cache=cache,
             max_pages=max_pages,
             max_pixels=max_pixels,
+            strategy=strategy,
         )
 
     @property
@@ -262,7 +275,8 @@ class GOTImageLoader(GOTPDFLoader):
 class GOTParser(BaseBlobParser):
     """A blob parser: ``GenericLoader.from_filesystem(path, parser=GOTParser())``.
 
-    Reads PDFs and images (recognised by content); takes ``GOTPDFLoader``'s keyword arguments.
+    Reads PDFs and images (recognised by content); takes ``GOTPDFLoader``'s keyword arguments,
+    ``strategy`` included.
     The blob's own metadata is kept, under the page metadata.
     """
 
@@ -281,6 +295,7 @@ class GOTParser(BaseBlobParser):
         cache: CacheArgument = None,
         max_pages: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strategy: Strategy | str = Strategy.OCR,
     ) -> None:
         self.reader = _PageReader(
             engine=engine,
@@ -295,6 +310,7 @@ class GOTParser(BaseBlobParser):
             cache=cache,
             max_pages=max_pages,
             max_pixels=max_pixels,
+            strategy=strategy,
         )
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

@@ -19,7 +19,7 @@ from got_model.engine import OCREngine
 from got_model.errors import MissingExtraError, ModelLoadError
 from got_model.tasks import OCRRequest, OCRTask
 
-from .content import PageContent, page_text, resolve_task
+from .content import PageContent, resolve_task, result_text
 from .engines import engine_or_default
 from .extras import import_extra
 from .images import prepare_image
@@ -100,4 +100,4 @@ class GOTImageBlobParser(BaseImageBlobParser):
                 raise
             report_skipped(f"an embedded image: {exc}", self.on_error)
             return ""
-        return page_text(result, self.content)
+        return result_text(result, self.content)

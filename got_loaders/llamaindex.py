@@ -17,7 +17,13 @@ from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.loading import DEFAULT_MODEL_ID
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat
 
-from .content import PageContent, document_metadata, ocr_metadata, page_text
+from .content import (
+    PageContent,
+    document_metadata,
+    ocr_metadata,
+    page_text,
+    route_metadata,
+)
 from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default, shared_engine
 from .extras import import_extra
@@ -31,6 +37,7 @@ from .pipeline import (
     by_document,
 )
 from .selection import PageSelection
+from .text_layer import Strategy
 
 import_extra("llama_index.core", "got_loaders.llamaindex")
 
@@ -114,6 +121,12 @@ class GOTReader(BasePydanticReader):
         default=None,
         exclude=True,
         description="For encrypted PDFs; left out of to_dict() / to_json(), kept by pickle.",
+    )
+    strategy: Strategy = Field(
+        default=Strategy.OCR,
+        description='Where PDF pages\' text comes from: "ocr" (always GOT), "text" (the text '
+        'layer only, GOT never loads) or "auto" (per page: the text layer where it is good, '
+        "GOT where it is needed); metadata route and route_reason say which and why.",
     )
     on_error: OnError = Field(
         default=OnError.RAISE,
@@ -215,6 +228,7 @@ class GOTReader(BasePydanticReader):
             cache=cache,
             max_pages=self.max_pages,
             max_pixels=self.max_pixels,
+            strategy=self.strategy,
         )
         try:
             if not self.return_full_document:
@@ -242,9 +256,10 @@ class GOTReader(BasePydanticReader):
         metadata = _file_metadata(page.document)
         metadata.update(page_label=page.label, page_number=page.number)
         metadata.update(ocr_metadata(model_id, task, [item.result]))
+        metadata.update(route_metadata([item]))
         return _document(
             f"{_key(page.document)}#page={page.number}",
-            page_text(item.result, self.content),
+            page_text(item, self.content),
             metadata,
             extra_info,
         )
@@ -261,9 +276,10 @@ class GOTReader(BasePydanticReader):
         metadata = _file_metadata(document)
         metadata.update(ocr_metadata(model_id, task, [item.result for item in items]))
         metadata["ocr_pages"] = len(items)
+        metadata.update(route_metadata(items))
         if skipped_pages:
             metadata["skipped_pages"] = skipped_pages
-        text = self.pages_delimiter.join(page_text(item.result, self.content) for item in items)
+        text = self.pages_delimiter.join(page_text(item, self.content) for item in items)
         return _document(_key(document), text, metadata, extra_info)
 
     def __getstate__(self) -> dict[Any, Any]:

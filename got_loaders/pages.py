@@ -15,6 +15,7 @@ from got_model.tasks import OCRTask
 from .documents import SourceDocument
 from .errors import LimitExceededError, UnsupportedFormatError
 from .selection import PageSelection
+from .text_layer import OCR_BY_STRATEGY, PageRoute, Strategy, TextLayer
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -69,13 +70,18 @@ class Page:
         index: 0-based position in the document.
         label: the page label printed on the page when the PDF defines one (e.g. "iv"),
             else the 1-based number as text.
-        image: the page, at the size GOT consumes (see ``render_size``).
+        image: the page, at the size GOT consumes (see ``render_size``); None when it is
+            read from its text layer (it is then not rendered at all).
+        route: how the page is read (GOT or its text layer), and why.
+        text_layer: the page's text layer, on the text route.
     """
 
     document: DocumentInfo
     index: int
     label: str
-    image: Image.Image
+    image: Image.Image | None
+    route: PageRoute = OCR_BY_STRATEGY
+    text_layer: TextLayer | None = None
 
     @property
     def number(self) -> int:
@@ -124,6 +130,7 @@ def open_document(
     password: str | None = None,
     position: int = 0,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    strategy: Strategy = Strategy.OCR,
 ) -> PageSource:
     """Open a PDF or an image (recognised by its content, not its name) for rendering.
 
@@ -134,7 +141,8 @@ def open_document(
     Raises:
         DocumentError: if the file cannot be read; ``PasswordError`` for an encrypted PDF
             without the right password; ``LimitExceededError`` for an image over
-            ``max_pixels``; ``UnsupportedFormatError`` for anything else.
+            ``max_pixels``; ``UnsupportedFormatError`` for anything else, and for an
+            image with ``Strategy.TEXT`` (an image has no text layer).
     """
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"max_pixels must be None or at least 1, got {max_pixels}.")
@@ -144,7 +152,12 @@ def open_document(
         from .pdf import PdfSource
 
         return PdfSource(
-            document, task, password=password, position=position, max_pixels=max_pixels
+            document,
+            task,
+            password=password,
+            position=position,
+            max_pixels=max_pixels,
+            strategy=strategy,
         )
     if not head.strip():
         raise UnsupportedFormatError(
@@ -153,7 +166,17 @@ def open_document(
         )
     from .images import ImageSource
 
-    return ImageSource(document, task, position=position, max_pixels=max_pixels)
+    source = ImageSource(
+        document, task, position=position, max_pixels=max_pixels, strategy=strategy
+    )
+    if strategy is Strategy.TEXT:
+        source.close()
+        raise UnsupportedFormatError(
+            document.name,
+            "strategy='text' reads a PDF's text layer, and an image has none: read images "
+            "with strategy='auto' (the text layer where there is one, GOT elsewhere) or 'ocr'.",
+        )
+    return source
 
 
 def check_pixels(

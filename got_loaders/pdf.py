@@ -23,6 +23,7 @@ from .pages import (
     check_pixels,
     render_size,
 )
+from .text_layer import Route, Strategy, read_page
 
 logger = logging.getLogger("got_loaders")
 
@@ -48,10 +49,12 @@ class PdfSource(PageSource):
         password: str | None = None,
         position: int = 0,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strategy: Strategy = Strategy.OCR,
     ) -> None:
         import pymupdf
 
         self._task = task
+        self._strategy = strategy
         self._max_pixels = max_pixels
         name = document.name
         with _PYMUPDF_LOCK:
@@ -110,7 +113,12 @@ class PdfSource(PageSource):
             pdf_page = pixmap = None
             try:
                 pdf_page = self._pdf.load_page(index)
-                self._check_images(pdf_page, index)
+                label = pdf_page.get_label() or str(index + 1)
+                images = pdf_page.get_image_info() if self._strategy is not Strategy.OCR else ()
+                route, layer = read_page(pdf_page, self._strategy, images)
+                if route.route is Route.TEXT:  # read from the text layer: nothing to render
+                    return Page(self.info, index, label, None, route=route, text_layer=layer)
+                self._check_images(pdf_page, index, images or None)
                 rect = pdf_page.rect  # already rotated by the page's /Rotate
                 if rect.width <= 0 or rect.height <= 0:
                     raise ValueError(f"the page has an empty size ({rect.width}x{rect.height} pt)")
@@ -124,21 +132,21 @@ class PdfSource(PageSource):
                     matrix = pymupdf.Matrix(scale, scale)
                 pixmap = pdf_page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False)
                 image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
-                label = pdf_page.get_label() or str(index + 1)
             except LimitExceededError:
                 raise
             except Exception as exc:  # MuPDF's errors are not all RuntimeErrors
                 raise PageRenderError(
                     self.info.source,
-                    f"Cannot render the page ({_mupdf_reason(exc)}); the other pages are "
+                    f"Cannot {'read' if self._strategy is Strategy.TEXT else 'render'} the "
+                    f"page ({_mupdf_reason(exc)}); the other pages are "
                     "read. Export the PDF again, or leave this page out with pages=...",
                     page=index + 1,
                 ) from exc
             finally:
                 del pdf_page, pixmap  # freed under the lock, like every other PyMuPDF call
-        return Page(document=self.info, index=index, label=label, image=image)
+        return Page(document=self.info, index=index, label=label, image=image, route=route)
 
-    def _check_images(self, pdf_page: Any, index: int) -> None:
+    def _check_images(self, pdf_page: Any, index: int, images: Any = None) -> None:
         """Refuse a page that draws an image of more than ``max_pixels``, inline images
         included. MuPDF decodes such an image at the resolution it renders, so memory stays
         mostly flat, but the decoding still takes seconds: 3 to 16 s for one page showing a
@@ -146,7 +154,7 @@ class PdfSource(PageSource):
         but never draw (resources shared by every page, say) do not count."""
         if self._max_pixels is None:
             return
-        for image in pdf_page.get_image_info():
+        for image in pdf_page.get_image_info() if images is None else images:
             width, height = int(image["width"]), int(image["height"])
             check_pixels(self.info.source, width, height, self._max_pixels, index + 1)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from got_model.cache import CacheError, ResultCache, request_key
 from got_model.engine import OCREngine
 from got_model.errors import GOTError
+from got_model.markdown import MarkdownOutput
 from got_model.results import OCRResult
 from got_model.tasks import OCRRequest, OCRTask
 
@@ -31,6 +32,7 @@ from .errors import DocumentError, LimitExceededError
 from .options import parse_option
 from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, Page, open_document
 from .selection import PageSelection
+from .text_layer import PageRoute, Strategy
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -64,12 +66,34 @@ class RecognitionError(DocumentError):
 
 @dataclass(frozen=True, eq=False)
 class PageResult:
-    """A page and what the engine read on it."""
+    """A page and what was read on it: by the engine, or from its text layer."""
 
     page: Page
-    result: OCRResult
+    result: OCRResult | None
+    """The engine's result; None when the page was read from its text layer."""
     cached: bool = False
     """True when the result came from the result cache rather than the engine."""
+
+    @property
+    def route(self) -> PageRoute:
+        """How the page was read, and why."""
+        return self.page.route
+
+    @property
+    def converted(self) -> MarkdownOutput:
+        """The page's typed blocks and Markdown, whichever way it was read."""
+        if self.result is not None:
+            return self.result.converted
+        assert self.page.text_layer is not None, "a page with neither a result nor a text layer"
+        return self.page.text_layer.converted
+
+    @property
+    def raw(self) -> str:
+        """GOT's output as generated, or the text layer as extracted."""
+        if self.result is not None:
+            return self.result.text
+        assert self.page.text_layer is not None, "a page with neither a result nor a text layer"
+        return self.page.text_layer.text
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +107,11 @@ class _Rendered:
     """How much of the page is printed on (``ink``): longer outputs come from inkier pages."""
     request: OCRRequest | None = None
     """The page's request, as the engine prepared it ahead (``OCREngine.prepare``)."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether the page needs no engine: cached, or read from its text layer."""
+        return self.cached is not None or self.page.image is None
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,9 @@ class PagePipeline:
             batch and few decode steps are spent on rows already finished. Results still
             come in reading order. Default ``4 * batch_size``; ``batch_size`` or less keeps
             reading order (the first results then come sooner).
+        strategy: where PDF pages' text comes from: ``"ocr"`` (GOT, the default),
+            ``"text"`` (the text layer only; GOT is never loaded) or ``"auto"`` (per page:
+            the text layer where it is good, GOT where it is needed; see ``RouteReason``).
     """
 
     def __init__(
@@ -144,6 +176,7 @@ class PagePipeline:
         max_pages: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         sort_window: int | None = None,
+        strategy: Strategy | str = Strategy.OCR,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -158,6 +191,7 @@ class PagePipeline:
         self.pages = pages
         self.password = password
         self.on_error = parse_option(OnError, on_error, "on_error")
+        self.strategy = parse_option(Strategy, strategy, "strategy")
         self.sort_window = (
             sort_window if sort_window is not None else DEFAULT_SORT_BATCHES * batch_size
         )
@@ -207,7 +241,7 @@ class PagePipeline:
                 assert isinstance(item, (_Rendered, DocumentError))
                 if isinstance(item, _Rendered):
                     item = cache.look_up(item) if cache is not None else item
-                    misses += item.cached is None
+                    misses += not item.ready
                 waiting.append(item)
                 # With raise, read what came before an error, then stop: no OCR after it.
                 must_stop = isinstance(item, DocumentError) and self.on_error is OnError.RAISE
@@ -244,11 +278,13 @@ class PagePipeline:
                 if stop.is_set():
                     return
                 for item in self._render_document(SourceDocument.from_input(document), position):
-                    if isinstance(item, Page):
+                    if isinstance(item, Page) and item.image is None:  # read from its text
+                        sent = put(_Rendered(item))
+                    elif isinstance(item, Page):
                         # Hashing the pixels here keeps it off the engine's thread.
                         key = None if cache is None else cache.key(item)
                         request = self._prepared(item)
-                        sent = put(_Rendered(item, key, ink=ink(item.image), request=request))
+                        sent = put(_Rendered(item, key, ink=ink(_image(item)), request=request))
                     else:
                         item.position = position  # two inputs may share a name
                         sent = put(item)
@@ -261,7 +297,7 @@ class PagePipeline:
     def _prepared(self, page: Page) -> OCRRequest:
         """The page's request, with what the engine can do ahead of the model done here, on
         the render thread."""
-        request = OCRRequest((page.image,), self.task)
+        request = OCRRequest((_image(page),), self.task)
         try:
             return self.engine.prepare(request)
         except Exception:  # prepare must not raise; an engine that does reads unprepared
@@ -278,6 +314,7 @@ class PagePipeline:
                 password=self.password,
                 position=position,
                 max_pixels=self.max_pixels,
+                strategy=self.strategy,
             )
         except DocumentError as error:
             yield error
@@ -329,7 +366,7 @@ class PagePipeline:
         batch (``OCREngine.recognize_each``), so only a faulty page is lost, and every page
         before it is still yielded when its error is raised.
         """
-        todo = [item for item in items if isinstance(item, _Rendered) and item.cached is None]
+        todo = [item for item in items if isinstance(item, _Rendered) and not item.ready]
         batches = _batches(todo, self.batch_size)
         fresh: dict[int, OCRResult | Exception] = {}
         remaining = iter(items)
@@ -343,6 +380,8 @@ class PagePipeline:
                     self._report(item, on_skip)
                 elif item.cached is not None:
                     yield PageResult(item.page, item.cached, cached=True)
+                elif item.page.image is None:
+                    yield PageResult(item.page, None)
                 elif id(item) not in fresh:
                     waiting = item  # its batch has not run yet
                     break
@@ -354,7 +393,7 @@ class PagePipeline:
         self, batch: Sequence[_Rendered], cache: _RunCache | None
     ) -> Iterator[tuple[int, OCRResult | Exception]]:
         outputs = self.engine.recognize_each(
-            [item.request or OCRRequest((item.page.image,), self.task) for item in batch]
+            [item.request or OCRRequest((_image(item.page),), self.task) for item in batch]
         )
         if len(outputs) != len(batch):
             raise GOTError(
@@ -411,7 +450,7 @@ class _RunCache:
 
     def key(self, page: Page) -> str:
         """The page's key: its pixels, the task, the engine's identity."""
-        return request_key(self.identity, self.task, [page.image])
+        return request_key(self.identity, self.task, [_image(page)])
 
     def look_up(self, item: _Rendered) -> _Rendered:
         """``item`` with its cached result, if the cache has one."""
@@ -436,6 +475,11 @@ class _RunCache:
     def _give_up(self, error: CacheError) -> None:
         logger.warning("Result cache off for the rest of this run: %s", error)
         self.cache = None
+
+
+def _image(page: Page) -> Image.Image:
+    assert page.image is not None, "a page read from its text layer went to the engine"
+    return page.image
 
 
 def _batches(pages: Sequence[_Rendered], size: int) -> list[list[_Rendered]]:

@@ -40,9 +40,11 @@ from .content import resolve_task
 from .documents import SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
+from .options import parse_option
 from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, DocumentKind
 from .pipeline import OnError, PagePipeline
 from .selection import PagesArgument, PageSelection
+from .text_layer import Strategy
 
 import_extra("unstructured", "got_loaders.unstructured")
 
@@ -81,6 +83,7 @@ def partition_got(
     cache: CacheArgument = None,
     max_pages: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    strategy: Strategy | str = Strategy.OCR,
     metadata_filename: str | None = None,
     metadata_last_modified: str | None = None,
     languages: list[str] | None = None,
@@ -107,6 +110,12 @@ def partition_got(
         max_pages: a file with more pages to read than this is refused; default no limit.
         max_pixels: an image file, or an image a PDF page draws, larger than this many
             pixels is refused (decompression bombs); default Pillow's limit, about 89.5 million.
+        strategy: where a PDF page's text comes from: ``"ocr"`` (always GOT; the default),
+            ``"text"`` (the text layer only; GOT never loads) or ``"auto"`` (per page: the
+            text layer where it is good, GOT where it is needed). Unstructured's own names
+            work too: ``"fast"`` is ``"text"``, ``"hi_res"`` and ``"ocr_only"`` are ``"ocr"``.
+            Each element's ``metadata.routing`` says how its page was read (``"ocr"`` or
+            ``"text"``) and ``metadata.route_reason`` why.
         metadata_filename: the file name to record (useful with ``file``).
         metadata_last_modified: the date to record instead of the file's modification time.
         languages: as in Unstructured: ``None`` detects the language (offline, with
@@ -137,6 +146,7 @@ def partition_got(
         cache=opened,
         max_pages=max_pages,
         max_pixels=max_pixels,
+        strategy=_strategy(strategy),
     )
     last_modified = metadata_last_modified
     if last_modified is None and filename is not None:
@@ -147,8 +157,10 @@ def partition_got(
         for item in pipeline.run([source]):
             page_number = item.page.index + starting_page_number
             filetype = _mime_type(item.page.document)
-            for element in _page_elements(item.result.blocks):
+            for element in _page_elements(item.converted.blocks):
                 element.metadata.page_number = page_number
+                element.metadata.routing = item.route.route.value
+                element.metadata.route_reason = item.route.reason.value
                 element.metadata.filetype = filetype
                 element.metadata.last_modified = last_modified
                 elements.append(element)
@@ -163,6 +175,15 @@ def partition_got(
     # Headings govern across page breaks: link each element to its heading, page breaks aside.
     set_element_hierarchy([e for e in elements if not isinstance(e, ue.PageBreak)], _HIERARCHY)
     return elements
+
+
+_UNSTRUCTURED_STRATEGIES = {"fast": Strategy.TEXT, "hi_res": Strategy.OCR, "ocr_only": Strategy.OCR}
+"""Unstructured's ``strategy`` names, as ours (its ``"auto"`` is ours)."""
+
+
+def _strategy(value: Strategy | str) -> Strategy:
+    named = _UNSTRUCTURED_STRATEGIES.get(value) if isinstance(value, str) else None
+    return named or parse_option(Strategy, value, "strategy")
 
 
 def _page_elements(blocks: Iterable[Block]) -> Iterator[ue.Element]:
@@ -304,12 +325,14 @@ def register_got_partitioner(
     cache: CacheArgument = None,
     max_pages: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    strategy: Strategy | str = Strategy.OCR,
 ) -> GOTRegistration:
     """Make ``unstructured.partition.auto.partition()`` read these file types with GOT.
 
     Uses Unstructured's ``register_partitioner``; the arguments are ``partition_got``'s
     defaults for routed files. ``partition()``'s own PDF options (``strategy``,
-    ``hi_res_model_name``...) do not apply to GOT and are ignored; ``include_page_breaks``,
+    ``hi_res_model_name``...) do not apply to GOT and are ignored (it always passes a
+    ``strategy``: GOT's is this function's); ``include_page_breaks``,
     ``starting_page_number``, ``metadata_filename``, ``metadata_last_modified``, the language
     options, ``password`` and ``unique_element_ids`` pass through. Registering again replaces
     the previous registration.
@@ -329,6 +352,7 @@ def register_got_partitioner(
         "cache": open_cache(cache),
         "max_pages": max_pages,
         "max_pixels": max_pixels,
+        "strategy": _strategy(strategy),
     }
     if _registration is not None:
         _registration.close()

@@ -1,0 +1,467 @@
+"""A PDF page's text layer: whether it can stand in for OCR, and its blocks when it does.
+
+Born-digital PDFs carry their exact text. With ``strategy="auto"`` each page is judged here,
+under PyMuPDF's lock, before it is rendered: a page whose text layer is present, readable and
+covers the page, with no math or ruled tables that GOT renders better, is read from that layer
+and never reaches the model. The layer becomes the same typed blocks as GOT's output
+(headings, paragraphs, list items, tables), so Markdown, plain text and Unstructured elements
+come out the same way on both routes.
+
+The text comes from PyMuPDF's ``get_text("dict")`` and its ruled-table finder
+(``find_tables``). pymupdf4llm (shipped with PyMuPDF 2) was measured and left aside: its layout
+mode costs 0.5-1.3 s of CPU a page, prints to stdout, and switches PyMuPDF's layout analysis on
+for the whole process when imported (see the README).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from got_model.markdown import (
+    Block,
+    Heading,
+    ListItem,
+    MarkdownOutput,
+    Paragraph,
+    Table,
+    TableCell,
+    Text,
+)
+
+
+class Strategy(str, Enum):
+    """Where a PDF page's text comes from."""
+
+    OCR = "ocr"
+    """Always GOT (the default)."""
+    TEXT = "text"
+    """Always the PDF's text layer, as Markdown; GOT is never loaded. Pages without one come
+    out empty; image files cannot be read this way."""
+    AUTO = "auto"
+    """Per page: the text layer where it is good, GOT where it is needed (``RouteReason``)."""
+
+
+class Route(str, Enum):
+    """The way one page was read."""
+
+    OCR = "ocr"
+    TEXT = "text"
+
+
+class RouteReason(str, Enum):
+    """Why a page took its route (the ``route_reason`` metadata key)."""
+
+    STRATEGY = "strategy"
+    """``strategy="ocr"`` or ``"text"`` left no choice."""
+    TEXT_LAYER = "text_layer"
+    """auto, text: the text layer is present, readable and covers the page."""
+    OCR_LAYER = "ocr_layer"
+    """auto, text: the page's text is an invisible layer (an earlier OCR over a scan) that
+    reads as real text."""
+    IMAGE_FILE = "image_file"
+    """auto, OCR: an image file has no text layer."""
+    NO_TEXT = "no_text"
+    """auto, OCR: the page has no text layer (a scan, or text drawn as outlines)."""
+    IMAGES = "images"
+    """auto, OCR: images cover at least half the page and the text layer over them holds
+    almost nothing (a scan with a stamp or a header line of text, say)."""
+    GARBLED = "garbled"
+    """auto, OCR: the text layer does not read as text: unmapped glyphs (U+FFFD,
+    ``(cid:N)``), private-use or control characters, or letters in no plausible mix."""
+    MATH = "math"
+    """auto, OCR: math fonts or math symbols: GOT writes the formulas as LaTeX."""
+    TABLE = "table"
+    """auto, OCR: a ruled table: GOT writes its cells and spans."""
+    TEXT_ERROR = "text_error"
+    """auto, OCR: MuPDF failed to read the text layer."""
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    """How one page was read, and why."""
+
+    route: Route
+    reason: RouteReason
+
+
+OCR_BY_STRATEGY = PageRoute(Route.OCR, RouteReason.STRATEGY)
+_TEXT_REASONS = frozenset({RouteReason.STRATEGY, RouteReason.TEXT_LAYER, RouteReason.OCR_LAYER})
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """A page's text as the PDF carries it.
+
+    Attributes:
+        converted: the typed blocks and their Markdown.
+        text: the text as extracted, line by line (``content="raw"``).
+    """
+
+    converted: MarkdownOutput
+    text: str
+
+
+@dataclass
+class LayerStats:
+    """What the judgement of a text layer looks at (non-space characters throughout)."""
+
+    chars: int = 0
+    invisible: int = 0
+    """Characters nobody sees: render mode 3, fully transparent, or Tesseract's font."""
+    bad: int = 0
+    """U+FFFD, ``(cid:N)``, private-use and control characters."""
+    math: int = 0
+    """Characters in math fonts, and math symbols anywhere."""
+    letters: int = 0
+    """Letters and digits."""
+    latin: int = 0
+    """Basic Latin letters (accents removed)."""
+    vowels: int = 0
+    """Of those, a e i o u y."""
+    image_share: float = 0.0
+    """The share of the page that images cover (their areas summed, at most 1)."""
+    over_images: int = 0
+    """Characters whose centre lies on an image."""
+    tables: int = 0
+    """Ruled tables found (counted only when nothing else sent the page to GOT)."""
+
+
+# Thresholds of the judgement; see RouteReason.
+IMAGE_SHARE = 0.5
+IMAGE_TEXT_CHARS = 100
+BAD_SHARE = 0.05
+LETTER_SHARE = 0.5
+LATIN_SAMPLE = 50
+VOWEL_SHARE = (0.2, 0.6)
+MATH_CHARS = 3
+
+_TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP: ligatures expanded, no image data, no clipping
+_FILLED_OR_STROKED = 16 | 32  # MuPDF's FZ_STEXT_FILLED | FZ_STEXT_STROKED char flags
+_CID = re.compile(r"\(cid:\d+\)")
+_SUBSET = re.compile(r"^[A-Z]{6}\+")
+_MATH_FONT = re.compile(r"^(CMMI|CMSY|CMEX|CMBSY|MSAM|MSBM|EUFM|EUSM|RSFS|ESINT)|Math|Symbol", re.I)
+_MATH_RANGES = ((0x2200, 0x22FF), (0x27C0, 0x27EF), (0x2980, 0x2AFF), (0x1D400, 0x1D7FF))
+_NOT_MATH = frozenset("\u2212\u2013\u2014\u2022\u2219")  # minus, dashes, bullets: prose uses them
+_BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u2023\u2219\u00b7*\u2013-])\s+(?=\S)")
+_NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(?=\S)")
+_HEADING_RATIO = 1.15
+_TITLE_RATIO = 1.5
+_HEADING_CHARS = 200
+
+
+def read_page(
+    pdf_page: Any, strategy: Strategy, images: Sequence[Any]
+) -> tuple[PageRoute, TextLayer | None]:
+    """The route of one PDF page and, for the text route, its text layer.
+
+    ``pdf_page`` is a PyMuPDF page, used under the caller's lock; ``images`` is its
+    ``get_image_info()``. With ``Strategy.OCR`` nothing is read.
+    """
+    if strategy is Strategy.OCR:
+        return OCR_BY_STRATEGY, None
+    try:
+        spans = _spans(pdf_page)
+        stats = measure(spans, pdf_page.rect, images)
+        reason = judge(stats) if strategy is Strategy.AUTO else RouteReason.STRATEGY
+        if reason not in _TEXT_REASONS:
+            return PageRoute(Route.OCR, reason), None
+        tables = _tables(pdf_page)
+        stats.tables = len(tables)
+        if strategy is Strategy.AUTO and tables:
+            return PageRoute(Route.OCR, RouteReason.TABLE), None
+        return PageRoute(Route.TEXT, reason), build_layer(spans, tables)
+    except Exception:
+        if strategy is Strategy.TEXT:
+            raise
+        return PageRoute(Route.OCR, RouteReason.TEXT_ERROR), None
+
+
+def judge(stats: LayerStats) -> RouteReason:
+    """Why GOT should read the page, or the text route's reason when the layer is good.
+
+    Tables aside: they need the table finder, run only when nothing else sent the page to GOT.
+    """
+    if stats.chars == 0:
+        return RouteReason.NO_TEXT
+    if stats.image_share >= IMAGE_SHARE and stats.over_images < IMAGE_TEXT_CHARS:
+        return RouteReason.IMAGES
+    if garbled(stats):
+        return RouteReason.GARBLED
+    if stats.math >= MATH_CHARS:
+        return RouteReason.MATH
+    if stats.invisible * 2 >= stats.chars:
+        return RouteReason.OCR_LAYER
+    return RouteReason.TEXT_LAYER
+
+
+def garbled(stats: LayerStats) -> bool:
+    """Whether the layer fails to read as text: too many unmapped glyphs, too few letters,
+    or Latin letters with a share of vowels no language has (a font's wrong character map
+    gives such text: "Wklv lv" for "This is")."""
+    if stats.bad >= BAD_SHARE * stats.chars:
+        return True
+    if stats.chars >= 20 and stats.letters < LETTER_SHARE * stats.chars:
+        return True
+    if stats.latin >= LATIN_SAMPLE:
+        low, high = VOWEL_SHARE
+        return not low <= stats.vowels / stats.latin <= high
+    return False
+
+
+@dataclass(frozen=True)
+class _Span:
+    text: str
+    font: str
+    size: float
+    bold: bool
+    invisible: bool
+    bbox: tuple[float, float, float, float]
+    line: int
+    """The index of its line on the page."""
+    block: int
+
+
+def _spans(pdf_page: Any) -> list[_Span]:
+    data = pdf_page.get_text("dict", flags=_TEXT_FLAGS)
+    spans: list[_Span] = []
+    line_number = 0
+    for block_number, block in enumerate(data.get("blocks", ())):
+        if block.get("type", 0) != 0:
+            continue
+        for line in block.get("lines", ()):
+            for span in line.get("spans", ()):
+                font = _SUBSET.sub("", str(span.get("font", "")))
+                char_flags = span.get("char_flags")
+                invisible = (
+                    span.get("alpha", 255) == 0
+                    or font == "GlyphLessFont"
+                    or (char_flags is not None and not char_flags & _FILLED_OR_STROKED)
+                )
+                spans.append(
+                    _Span(
+                        text=str(span.get("text", "")),
+                        font=font,
+                        size=float(span.get("size", 0.0)),
+                        bold=bool(int(span.get("flags", 0)) & 16) or "bold" in font.lower(),
+                        invisible=invisible,
+                        bbox=_box(span.get("bbox", (0.0, 0.0, 0.0, 0.0))),
+                        line=line_number,
+                        block=block_number,
+                    )
+                )
+            line_number += 1
+    return spans
+
+
+def _box(values: Sequence[Any]) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(value) for value in values)
+    return x0, y0, x1, y1
+
+
+def measure(spans: Sequence[_Span], page_rect: Any, images: Sequence[Any]) -> LayerStats:
+    """Count what ``judge`` looks at."""
+    stats = LayerStats()
+    page_area = max(1e-6, float(page_rect.width) * float(page_rect.height))
+    boxes = [_clip(image["bbox"], page_rect) for image in images]
+    boxes = [box for box in boxes if box[2] > box[0] and box[3] > box[1]]
+    stats.image_share = min(1.0, sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) / page_area)
+    for span in spans:
+        text = "".join(span.text.split())
+        if not text:
+            continue
+        count = len(text)
+        stats.chars += count
+        if span.invisible:
+            stats.invisible += count
+        centre = ((span.bbox[0] + span.bbox[2]) / 2, (span.bbox[1] + span.bbox[3]) / 2)
+        if any(b[0] <= centre[0] <= b[2] and b[1] <= centre[1] <= b[3] for b in boxes):
+            stats.over_images += count
+        math_font = _MATH_FONT.search(span.font) is not None
+        stats.bad += sum(len(match) for match in _CID.findall(text))
+        for char in text:
+            stats.math += math_font or _is_math(char)
+            category = unicodedata.category(char)
+            if char == "\ufffd" or category in ("Co", "Cc", "Cs"):
+                stats.bad += 1
+            elif category[0] in "LN":
+                stats.letters += 1
+                base = unicodedata.normalize("NFKD", char)[0].lower()
+                if "a" <= base <= "z":
+                    stats.latin += 1
+                    stats.vowels += base in "aeiouy"
+    return stats
+
+
+def _is_math(char: str) -> bool:
+    if char in _NOT_MATH:
+        return False
+    code = ord(char)
+    return any(low <= code <= high for low, high in _MATH_RANGES)
+
+
+def _clip(bbox: Sequence[float], rect: Any) -> tuple[float, float, float, float]:
+    return (
+        max(float(bbox[0]), float(rect.x0)),
+        max(float(bbox[1]), float(rect.y0)),
+        min(float(bbox[2]), float(rect.x1)),
+        min(float(bbox[3]), float(rect.y1)),
+    )
+
+
+def _tables(pdf_page: Any) -> list[Any]:
+    """The page's ruled tables of at least 2 x 2 cells, by PyMuPDF's line-based finder.
+
+    PyMuPDF 2 gates that finder by its layout model (about a second a page on a CPU) unless
+    told not to; older versions have no layout model and no such argument.
+    """
+    from pymupdf import table  # Page.find_tables passes its keywords on to this
+
+    signature = inspect.signature(table.find_tables)
+    options = {"use_layout": False} if "use_layout" in signature.parameters else {}
+    found = pdf_page.find_tables(**options)
+    return [t for t in found.tables if t.row_count >= 2 and t.col_count >= 2]
+
+
+def build_layer(spans: Sequence[_Span], tables: Sequence[Any]) -> TextLayer:
+    """The text layer as blocks: headings by font size (or a short, bold block), list items
+    by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables."""
+    table_boxes = [tuple(table.bbox) for table in tables]
+    lines = _lines(spans)
+    raw = "\n".join(text for _, text, _ in lines)
+    body = _body_size(spans)
+    kept = [
+        (block, text, line_spans)
+        for block, text, line_spans in lines
+        if not any(_inside(line_spans, box) for box in table_boxes)
+    ]
+    blocks: list[Block] = []
+    pending = sorted(zip(table_boxes, tables, strict=True), key=lambda pair: pair[0][1])
+    for group in _grouped(kept):
+        top = min(s.bbox[1] for _, _, line_spans in group for s in line_spans)
+        while pending and pending[0][0][1] <= top:
+            blocks.append(_table(pending.pop(0)[1]))
+        blocks.extend(_text_blocks(group, body))
+    blocks.extend(_table(table) for _, table in pending)
+    return TextLayer(MarkdownOutput(tuple(blocks)), raw)
+
+
+_Line = tuple[int, str, list[_Span]]
+
+
+def _lines(spans: Sequence[_Span]) -> list[_Line]:
+    lines: list[_Line] = []
+    for _, group in _group_by(spans, lambda span: span.line):
+        text = "".join(span.text for span in group).strip()
+        if text:
+            lines.append((group[0].block, text, group))
+    return lines
+
+
+def _group_by(items: Sequence[Any], key: Any) -> Iterator[tuple[Any, list[Any]]]:
+    current: list[Any] = []
+    for item in items:
+        if current and key(item) != key(current[0]):
+            yield key(current[0]), current
+            current = []
+        current.append(item)
+    if current:
+        yield key(current[0]), current
+
+
+def _grouped(lines: Sequence[_Line]) -> Iterator[list[_Line]]:
+    for _, group in _group_by(lines, lambda line: line[0]):
+        yield group
+
+
+def _inside(spans: Sequence[_Span], box: Sequence[float]) -> bool:
+    x0 = min(s.bbox[0] for s in spans)
+    y0 = min(s.bbox[1] for s in spans)
+    x1 = max(s.bbox[2] for s in spans)
+    y1 = max(s.bbox[3] for s in spans)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _body_size(spans: Sequence[_Span]) -> float:
+    sizes: Counter[float] = Counter()
+    for span in spans:
+        sizes[round(span.size * 2) / 2] += len(span.text.strip())
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _text_blocks(group: Sequence[_Line], body: float) -> Iterator[Block]:
+    texts = [text for _, text, _ in group]
+    joined = _join(texts)
+    group_spans = [s for _, _, spans in group for s in spans if s.text.strip()]
+    size = max((s.size for s in group_spans), default=0.0)
+    short = len(group) <= 3 and len(joined) <= _HEADING_CHARS
+    if short and body and size >= body * _HEADING_RATIO:
+        yield Heading(1 if size >= body * _TITLE_RATIO else 2, (Text(joined),))
+        return
+    bold = short and len(joined) <= 120 and all(s.bold for s in group_spans)
+    if bold and not joined.endswith((".", ":", ",")) and not _marker(joined):
+        yield Heading(3, (Text(joined),))
+        return
+    paragraph: list[str] = []
+    item: tuple[int | None, list[str]] | None = None
+    for text in texts:
+        marker = _marker(text)
+        if marker is not None:
+            yield from _flush(paragraph, item)
+            paragraph, item = [], (marker[0], [marker[1]])
+        elif item is not None:
+            item[1].append(text)
+        else:
+            paragraph.append(text)
+    yield from _flush(paragraph, item)
+
+
+def _marker(text: str) -> tuple[int | None, str] | None:
+    """(number or None, the item's text) for a line that starts a list item."""
+    bullet = _BULLET.match(text)
+    if bullet:
+        return None, text[bullet.end() :]
+    numbered = _NUMBERED.match(text)
+    if numbered:
+        return int(numbered.group(1)), text[numbered.end() :]
+    return None
+
+
+def _flush(paragraph: list[str], item: tuple[int | None, list[str]] | None) -> Iterator[Block]:
+    if paragraph:
+        yield Paragraph((Text(_join(paragraph)),))
+    if item is not None:
+        yield ListItem((Text(_join(item[1])),), number=item[0])
+
+
+def _join(lines: Sequence[str]) -> str:
+    """Lines of one block as one text: a word hyphenated at a line's end is joined again."""
+    out = ""
+    for line in lines:
+        if not out:
+            out = line
+        elif re.search(r"[^\W\d_]-$", out) and line[:1].islower():
+            out = out[:-1] + line
+        else:
+            out = f"{out} {line}"
+    return out
+
+
+def _table(table: Any) -> Table:
+    rows = table.extract()
+    width = max((len(row) for row in rows), default=0)
+    cells = tuple(
+        tuple(
+            TableCell((Text(" ".join(str(cell or "").split())),))
+            for cell in [*row, *[None] * (width - len(row))]
+        )
+        for row in rows
+    )
+    return Table(cells)
