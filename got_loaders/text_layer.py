@@ -315,24 +315,45 @@ def _clip(bbox: Sequence[float], rect: Any) -> tuple[float, float, float, float]
     )
 
 
-def _tables(pdf_page: Any) -> list[Any]:
+@dataclass(frozen=True)
+class _FoundTable:
+    bbox: tuple[float, float, float, float]
+    rows: list[list[str]]
+
+
+def _tables(pdf_page: Any) -> list[_FoundTable]:
     """The page's ruled tables of at least 2 x 2 cells, by PyMuPDF's line-based finder.
 
     PyMuPDF 2 gates that finder by its layout model (about a second a page on a CPU) unless
-    told not to; older versions have no layout model and no such argument.
+    told not to; older versions have no layout model and no such argument. Each cell's text is
+    read with a clip to the cell: ``Table.extract()`` can put a number's characters out of
+    order ("125\n." for "12.5").
     """
     from pymupdf import table  # Page.find_tables passes its keywords on to this
 
     signature = inspect.signature(table.find_tables)
     options = {"use_layout": False} if "use_layout" in signature.parameters else {}
     found = pdf_page.find_tables(**options)
-    return [t for t in found.tables if t.row_count >= 2 and t.col_count >= 2]
+    return [
+        _FoundTable(
+            _box(t.bbox),
+            [
+                [
+                    " ".join(pdf_page.get_text("text", clip=cell).split()) if cell else ""
+                    for cell in row.cells
+                ]
+                for row in t.rows
+            ],
+        )
+        for t in found.tables
+        if t.row_count >= 2 and t.col_count >= 2
+    ]
 
 
-def build_layer(spans: Sequence[_Span], tables: Sequence[Any]) -> TextLayer:
+def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLayer:
     """The text layer as blocks: headings by font size (or a short, bold block), list items
     by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables."""
-    table_boxes = [tuple(table.bbox) for table in tables]
+    table_boxes = [table.bbox for table in tables]
     lines = _lines(spans)
     raw = "\n".join(text for _, text, _ in lines)
     body = _body_size(spans)
@@ -454,14 +475,11 @@ def _join(lines: Sequence[str]) -> str:
     return out
 
 
-def _table(table: Any) -> Table:
-    rows = table.extract()
-    width = max((len(row) for row in rows), default=0)
-    cells = tuple(
+def _table(table: _FoundTable) -> Table:
+    width = max((len(row) for row in table.rows), default=0)
+    return Table(
         tuple(
-            TableCell((Text(" ".join(str(cell or "").split())),))
-            for cell in [*row, *[None] * (width - len(row))]
+            tuple(TableCell((Text(cell),)) for cell in [*row, *[""] * (width - len(row))])
+            for row in table.rows
         )
-        for row in rows
     )
-    return Table(cells)
