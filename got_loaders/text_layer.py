@@ -147,8 +147,14 @@ _FILLED_OR_STROKED = 16 | 32  # MuPDF's FZ_STEXT_FILLED | FZ_STEXT_STROKED char 
 _CID = re.compile(r"\(cid:\d+\)")
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _MATH_FONT = re.compile(r"^(CMMI|CMSY|CMEX|CMBSY|MSAM|MSBM|EUFM|EUSM|RSFS|ESINT)|Math|Symbol", re.I)
-_MATH_RANGES = ((0x2200, 0x22FF), (0x27C0, 0x27EF), (0x2980, 0x2AFF), (0x1D400, 0x1D7FF))
-_NOT_MATH = frozenset("\u2212\u2013\u2014\u2022\u2219")  # minus, dashes, bullets: prose uses them
+# Math operators, arrows aside; minus (U+2212) and the bullet operator (U+2219) are prose's too.
+_MATH = re.compile(
+    "[\u2200-\u2211\u2213-\u2218\u221a-\u22ff\u27c0-\u27ef\u2980-\u2aff\U0001d400-\U0001d7ff]"
+)
+_BAD = re.compile("[\ufffd\x00-\x1f\x7f-\x9f\ue000-\uf8ff\U000f0000-\U0010ffff]")
+_ALNUMERIC = re.compile(r"[^\W_]")
+_LATIN = re.compile("[a-z]")
+_VOWELS = re.compile("[aeiouy]")
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u2023\u2219\u00b7*\u2013-])\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(?=\S)")
 _HEADING_RATIO = 1.15
@@ -283,27 +289,13 @@ def measure(spans: Sequence[_Span], page_rect: Any, images: Sequence[Any]) -> La
         centre = ((span.bbox[0] + span.bbox[2]) / 2, (span.bbox[1] + span.bbox[3]) / 2)
         if any(b[0] <= centre[0] <= b[2] and b[1] <= centre[1] <= b[3] for b in boxes):
             stats.over_images += count
-        math_font = _MATH_FONT.search(span.font) is not None
-        stats.bad += sum(len(match) for match in _CID.findall(text))
-        for char in text:
-            stats.math += math_font or _is_math(char)
-            category = unicodedata.category(char)
-            if char == "\ufffd" or category in ("Co", "Cc", "Cs"):
-                stats.bad += 1
-            elif category[0] in "LN":
-                stats.letters += 1
-                base = unicodedata.normalize("NFKD", char)[0].lower()
-                if "a" <= base <= "z":
-                    stats.latin += 1
-                    stats.vowels += base in "aeiouy"
+        stats.bad += len(_BAD.findall(text)) + sum(len(m) for m in _CID.findall(text))
+        stats.letters += len(_ALNUMERIC.findall(text))
+        stats.math += count if _MATH_FONT.search(span.font) else len(_MATH.findall(text))
+        bare = unicodedata.normalize("NFKD", text).lower()  # accents apart from their letters
+        stats.latin += len(_LATIN.findall(bare))
+        stats.vowels += len(_VOWELS.findall(bare))
     return stats
-
-
-def _is_math(char: str) -> bool:
-    if char in _NOT_MATH:
-        return False
-    code = ord(char)
-    return any(low <= code <= high for low, high in _MATH_RANGES)
 
 
 def _clip(bbox: Sequence[float], rect: Any) -> tuple[float, float, float, float]:
@@ -329,6 +321,8 @@ def _tables(pdf_page: Any) -> list[_FoundTable]:
     read with a clip to the cell: ``Table.extract()`` can put a number's characters out of
     order ("125\n." for "12.5").
     """
+    if not _may_hold_table(pdf_page):
+        return []
     from pymupdf import table  # Page.find_tables passes its keywords on to this
 
     signature = inspect.signature(table.find_tables)
@@ -348,6 +342,24 @@ def _tables(pdf_page: Any) -> list[_FoundTable]:
         for t in found.tables
         if t.row_count >= 2 and t.col_count >= 2
     ]
+
+
+def _may_hold_table(pdf_page: Any) -> bool:
+    """Whether the page draws at least two horizontal and two vertical edges (lines or
+    rectangles): the least a ruled table needs. The table finder costs about 200 ms on a page
+    dense with text, even with no table on it; this look costs a few."""
+    across = down = 0
+    for path in pdf_page.get_cdrawings():
+        for item in path.get("items", ()):
+            if item[0] == "re":
+                across, down = across + 2, down + 2
+            elif item[0] == "l":
+                (x0, y0), (x1, y1) = item[1], item[2]
+                across += abs(y1 - y0) < 1 <= abs(x1 - x0)
+                down += abs(x1 - x0) < 1 <= abs(y1 - y0)
+            if across >= 2 and down >= 2:
+                return True
+    return False
 
 
 def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLayer:
