@@ -321,12 +321,15 @@ def _tables(pdf_page: Any) -> list[_FoundTable]:
     read with a clip to the cell: ``Table.extract()`` can put a number's characters out of
     order ("125\n." for "12.5").
     """
-    if not _may_hold_table(pdf_page):
+    area = _ruled_area(pdf_page)
+    if area is None:
         return []
     from pymupdf import table  # Page.find_tables passes its keywords on to this
 
     signature = inspect.signature(table.find_tables)
-    options = {"use_layout": False} if "use_layout" in signature.parameters else {}
+    options: dict[str, Any] = {"clip": area}
+    if "use_layout" in signature.parameters:
+        options["use_layout"] = False
     found = pdf_page.find_tables(**options)
     return [
         _FoundTable(
@@ -344,22 +347,39 @@ def _tables(pdf_page: Any) -> list[_FoundTable]:
     ]
 
 
-def _may_hold_table(pdf_page: Any) -> bool:
-    """Whether the page draws at least two horizontal and two vertical edges (lines or
-    rectangles): the least a ruled table needs. The table finder costs about 200 ms on a page
-    dense with text, even with no table on it; this look costs a few."""
+def _ruled_area(pdf_page: Any) -> tuple[float, float, float, float] | None:
+    """Where the page's horizontal and vertical edges (lines, rectangles) lie, if it draws at
+    least two of each: the least a ruled table needs; None otherwise.
+
+    The table finder reads every character it may look at in Python (about 200 ms on a page
+    dense with text, even with no table on it), so it is run only on such pages, clipped to
+    that area; this look costs a few milliseconds.
+    """
     across = down = 0
+    box = [float("inf"), float("inf"), float("-inf"), float("-inf")]
     for path in pdf_page.get_cdrawings():
         for item in path.get("items", ()):
             if item[0] == "re":
+                x0, y0, x1, y1 = item[1]
                 across, down = across + 2, down + 2
             elif item[0] == "l":
                 (x0, y0), (x1, y1) = item[1], item[2]
-                across += abs(y1 - y0) < 1 <= abs(x1 - x0)
-                down += abs(x1 - x0) < 1 <= abs(y1 - y0)
-            if across >= 2 and down >= 2:
-                return True
-    return False
+                flat, upright = abs(y1 - y0) < 1 <= abs(x1 - x0), abs(x1 - x0) < 1 <= abs(y1 - y0)
+                if not (flat or upright):
+                    continue
+                across, down = across + flat, down + upright
+            else:
+                continue
+            box = [
+                min(box[0], x0, x1),
+                min(box[1], y0, y1),
+                max(box[2], x0, x1),
+                max(box[3], y0, y1),
+            ]
+    if across < 2 or down < 2:
+        return None
+    margin = 2.0
+    return box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin
 
 
 def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLayer:
