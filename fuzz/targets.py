@@ -320,6 +320,8 @@ class PageInput:
     mutations: tuple[Mutation, ...]
     multi_crop: bool
     password: str | None
+    strategy: str = "ocr"
+    """The pages' strategy: "ocr" renders them, "text" and "auto" read their text layer."""
 
     def data(self) -> bytes:
         corpus = seed_corpus()
@@ -484,6 +486,7 @@ def page_inputs() -> st.SearchStrategy[PageInput]:
             st.lists(_mutations(len(corpus[name]), names), max_size=8).map(tuple),
             st.booleans(),
             st.sampled_from([PASSWORD, None]),
+            st.sampled_from(["ocr", "auto", "text"]),
         )
 
     return st.sampled_from(names).flatmap(edited)
@@ -492,15 +495,18 @@ def page_inputs() -> st.SearchStrategy[PageInput]:
 def seed_inputs() -> list[PageInput]:
     """Every seed as it is, read with every other task (to load each decoder once)."""
     return [
-        PageInput(name, (), multi_crop=bool(i % 2), password=None)
+        PageInput(name, (), multi_crop=bool(i % 2), password=None, strategy=strategy)
         for i, name in enumerate(seed_corpus())
+        for strategy in ("ocr", "auto")
     ]
 
 
 def check_pages(page_input: PageInput) -> str:
-    """bytes -> SourceDocument -> open_document -> every page rendered, or a GOTError."""
+    """bytes -> SourceDocument -> open_document -> every page rendered (or read from its text
+    layer), or a GOTError."""
     from got_loaders.documents import SourceDocument
     from got_loaders.pages import open_document
+    from got_loaders.text_layer import Route, Strategy
     from got_model.errors import GOTError
     from got_model.tasks import PLAIN, OCRTask
 
@@ -511,7 +517,10 @@ def check_pages(page_input: PageInput) -> str:
     )
     try:
         source = open_document(
-            SourceDocument.from_input(page_input.data()), task, password=page_input.password
+            SourceDocument.from_input(page_input.data()),
+            task,
+            password=page_input.password,
+            strategy=Strategy(page_input.strategy),
         )
     except GOTError as exc:
         return f"open: {type(exc).__name__}"
@@ -526,10 +535,28 @@ def check_pages(page_input: PageInput) -> str:
             except GOTError as exc:
                 failed.add(type(exc).__name__)
                 continue
-            _check_page_image(page.image, task)
+            if page.route.route is Route.TEXT:
+                _check_text_layer(page)
+            else:
+                _check_page_image(page.image, task)
             if not isinstance(page.label, str):
                 raise UnexpectedOutput(f"page {index + 1} has the label {page.label!r}")
     return f"render: {', '.join(sorted(failed))}" if failed else "rendered"
+
+
+def _check_text_layer(page: Any) -> None:
+    from got_loaders.text_layer import TextLayer
+
+    layer = page.text_layer
+    if page.image is not None or not isinstance(layer, TextLayer):
+        raise UnexpectedOutput(f"page {page.number} on the text route has no text layer")
+    markdown, text = layer.converted.markdown, layer.converted.text
+    if (
+        not isinstance(markdown, str)
+        or not isinstance(text, str)
+        or not isinstance(layer.text, str)
+    ):
+        raise UnexpectedOutput(f"page {page.number}'s text layer is not text")
 
 
 def _check_page_image(image: Any, task: Any) -> None:
@@ -558,16 +585,21 @@ def page_reproducer(page_input: PageInput) -> Reproducer:
         code=(
             "from got_loaders.documents import SourceDocument\n"
             "from got_loaders.pages import open_document\n"
+            "from got_loaders.text_layer import Strategy\n"
             "from got_model.tasks import PLAIN, OCRTask\n\n"
             f"task = {page_input.task_code()}\n"
             "document = SourceDocument.from_input(DATA)\n"
-            f"with open_document(document, task, password={page_input.password!r}) as source:\n"
+            f"strategy = Strategy({page_input.strategy!r})\n"
+            f"with open_document(\n"
+            f"    document, task, password={page_input.password!r}, strategy=strategy\n"
+            ") as source:\n"
             "    for index in source.indices(None):\n"
             "        source.render(index)\n"
         ),
         summary=(
             f"seed {page_input.seed!r} + [{_short(edits, 400)}] ({len(data)} bytes), "
-            f"task {page_input.task_code()}, password {page_input.password!r}"
+            f"task {page_input.task_code()}, password {page_input.password!r}, "
+            f"strategy {page_input.strategy!r}"
         ),
     )
 
