@@ -121,10 +121,12 @@ class LayerStats:
     """Characters in math fonts, and math symbols anywhere."""
     letters: int = 0
     """Letters and digits."""
-    latin: int = 0
-    """Basic Latin letters (accents removed)."""
-    vowels: int = 0
-    """Of those, a e i o u y."""
+    leaders: int = 0
+    """Characters in runs of dots, dashes or underscores (a table of contents' leaders)."""
+    words: int = 0
+    """Lower-case words of three Latin letters or more (accents removed)."""
+    vowelless: int = 0
+    """Of those, words without a e i o u y: "wkh" for "the" under a shifted character map."""
     image_share: float = 0.0
     """The share of the page that images cover (their areas summed, at most 1)."""
     over_images: int = 0
@@ -138,8 +140,8 @@ IMAGE_SHARE = 0.5
 IMAGE_TEXT_CHARS = 100
 BAD_SHARE = 0.05
 LETTER_SHARE = 0.5
-LATIN_SAMPLE = 50
-VOWEL_SHARE = (0.2, 0.6)
+WORD_SAMPLE = 20
+VOWELLESS_SHARE = 0.3
 MATH_CHARS = 3
 
 _TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP: ligatures expanded, no image data, no clipping
@@ -153,10 +155,15 @@ _MATH = re.compile(
 )
 _BAD = re.compile("[\ufffd\x00-\x1f\x7f-\x9f\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _ALNUMERIC = re.compile(r"[^\W_]")
-_LATIN = re.compile("[a-z]")
+_LEADERS = re.compile(r"[.\u2026\u00b7_-]{3,}")
+_COMBINING = re.compile("[\u0300-\u036f]")
+_LOWER_WORD = re.compile(r"(?<![^\W\d_])[a-z]{3,}(?![^\W\d_])")
 _VOWELS = re.compile("[aeiouy]")
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u2023\u2219\u00b7*\u2013-])\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(?=\S)")
+_HYPHENATED = re.compile(r"[^\W\d_]-$")
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_SENTENCE_END = (".", ":", ";", "!", "?")
 _HEADING_RATIO = 1.15
 _TITLE_RATIO = 1.5
 _HEADING_CHARS = 200
@@ -208,17 +215,16 @@ def judge(stats: LayerStats) -> RouteReason:
 
 
 def garbled(stats: LayerStats) -> bool:
-    """Whether the layer fails to read as text: too many unmapped glyphs, too few letters,
-    or Latin letters with a share of vowels no language has (a font's wrong character map
-    gives such text: "Wklv lv" for "This is")."""
+    """Whether the layer fails to read as text: too many unmapped glyphs, too few letters
+    (leaders aside), or too many lower-case words without a vowel (a font's wrong character
+    map gives such text: "Wklv lv wkh" for "This is the"; acronyms and part numbers, in
+    capitals, do not count)."""
     if stats.bad >= BAD_SHARE * stats.chars:
         return True
-    if stats.chars >= 20 and stats.letters < LETTER_SHARE * stats.chars:
+    counted = stats.chars - stats.leaders
+    if counted >= 20 and stats.letters < LETTER_SHARE * counted:
         return True
-    if stats.latin >= LATIN_SAMPLE:
-        low, high = VOWEL_SHARE
-        return not low <= stats.vowels / stats.latin <= high
-    return False
+    return stats.words >= WORD_SAMPLE and stats.vowelless >= VOWELLESS_SHARE * stats.words
 
 
 @dataclass(frozen=True)
@@ -292,9 +298,11 @@ def measure(spans: Sequence[_Span], page_rect: Any, images: Sequence[Any]) -> La
         stats.bad += len(_BAD.findall(text)) + sum(len(m) for m in _CID.findall(text))
         stats.letters += len(_ALNUMERIC.findall(text))
         stats.math += count if _MATH_FONT.search(span.font) else len(_MATH.findall(text))
-        bare = unicodedata.normalize("NFKD", text).lower()  # accents apart from their letters
-        stats.latin += len(_LATIN.findall(bare))
-        stats.vowels += len(_VOWELS.findall(bare))
+        stats.leaders += sum(len(run) for run in _LEADERS.findall(text))
+        bare = _COMBINING.sub("", unicodedata.normalize("NFKD", span.text))  # accents off
+        words = _LOWER_WORD.findall(bare)
+        stats.words += len(words)
+        stats.vowelless += sum(not _VOWELS.search(word) for word in words)
     return stats
 
 
@@ -324,23 +332,27 @@ def _tables(pdf_page: Any) -> list[_FoundTable]:
     area = _ruled_area(pdf_page)
     if area is None:
         return []
+    import pymupdf
     from pymupdf import table  # Page.find_tables passes its keywords on to this
 
+    # The finder works in the page's rotated (as shown) coordinates, the text and drawings in
+    # its unrotated ones.
+    shown, unshown = pdf_page.rotation_matrix, pdf_page.derotation_matrix
     signature = inspect.signature(table.find_tables)
-    options: dict[str, Any] = {"clip": area}
+    options: dict[str, Any] = {"clip": pymupdf.Rect(area) * shown}
     if "use_layout" in signature.parameters:
         options["use_layout"] = False
     found = pdf_page.find_tables(**options)
+
+    def text(cell: Any) -> str:
+        if not cell:
+            return ""
+        return " ".join(pdf_page.get_text("text", clip=pymupdf.Rect(cell) * unshown).split())
+
     return [
         _FoundTable(
-            _box(t.bbox),
-            [
-                [
-                    " ".join(pdf_page.get_text("text", clip=cell).split()) if cell else ""
-                    for cell in row.cells
-                ]
-                for row in t.rows
-            ],
+            _box(pymupdf.Rect(t.bbox) * unshown),
+            [[text(cell) for cell in row.cells] for row in t.rows],
         )
         for t in found.tables
         if t.row_count >= 2 and t.col_count >= 2
@@ -453,7 +465,7 @@ def _text_blocks(group: Sequence[_Line], body: float) -> Iterator[Block]:
     texts = [text for _, text, _ in group]
     joined = _join(texts)
     group_spans = [s for _, _, spans in group for s in spans if s.text.strip()]
-    size = max((s.size for s in group_spans), default=0.0)
+    size = _body_size(group_spans)  # the size of most characters: a drop cap is not a heading
     short = len(group) <= 3 and len(joined) <= _HEADING_CHARS
     if short and body and size >= body * _HEADING_RATIO:
         yield Heading(1 if size >= body * _TITLE_RATIO else 2, (Text(joined),))
@@ -464,8 +476,10 @@ def _text_blocks(group: Sequence[_Line], body: float) -> Iterator[Block]:
         return
     paragraph: list[str] = []
     item: tuple[int | None, list[str]] | None = None
-    for text in texts:
-        marker = _marker(text)
+    for number, text in enumerate(texts):
+        # A line that wraps a sentence ("... signed on / 12. March") starts no item.
+        starts = number == 0 or item is not None or texts[number - 1].endswith(_SENTENCE_END)
+        marker = _marker(text) if starts else None
         if marker is not None:
             yield from _flush(paragraph, item)
             paragraph, item = [], (marker[0], [marker[1]])
@@ -495,16 +509,21 @@ def _flush(paragraph: list[str], item: tuple[int | None, list[str]] | None) -> I
 
 
 def _join(lines: Sequence[str]) -> str:
-    """Lines of one block as one text: a word hyphenated at a line's end is joined again."""
-    out = ""
+    """Lines of one block as one text: a word hyphenated at a line's end is joined again, and
+    a break between two CJK characters (which take no spaces) is no space."""
+    parts: list[str] = []
     for line in lines:
-        if not out:
-            out = line
-        elif re.search(r"[^\W\d_]-$", out) and line[:1].islower():
-            out = out[:-1] + line
+        last = parts[-1] if parts else ""
+        if not last:
+            parts.append(line)
+        elif _HYPHENATED.search(last[-2:]) and line[:1].islower():
+            parts[-1] = last[:-1]
+            parts.append(line)
+        elif _CJK.match(last[-1]) and _CJK.match(line[:1]):
+            parts.append(line)
         else:
-            out = f"{out} {line}"
-    return out
+            parts.append(" " + line)
+    return "".join(parts)
 
 
 def _table(table: _FoundTable) -> Table:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pymupdf
 import pytest
 
 from got_loaders import cli
@@ -145,6 +146,62 @@ def test_the_text_route_reads_a_ruled_table_into_cells_once() -> None:
     assert markdown.count("450") == 1  # the cells are not read again as a paragraph
 
 
+def test_a_rotated_page_s_table_is_read_once_as_a_table() -> None:
+    def rotated(page: Any, number: int = 1) -> None:
+        table_page(page, number)
+        page.set_rotation(90)
+
+    [result] = read(make_text_pdf([rotated]), "text")
+    [table] = [b for b in result.converted.blocks if isinstance(b, Table)]
+    cells = sorted(cell.text for row in table.rows for cell in row)
+    expected = ["Model", "Pages/s", "Errors", "GOT", "12.5", "3", "Text", "450", "0", "Auto"]
+    assert cells == sorted([*expected, "88", "1"])
+    assert result.converted.markdown.count("450") == 1
+    [auto] = read(make_text_pdf([rotated]), "auto")
+    assert routes([auto]) == [("ocr", "table")]
+
+
+def lines_page(lines: list[tuple[str, float]]) -> Callable[[Any, int], None]:
+    """One text block: each line in Helvetica at its size, 14 pt apart."""
+
+    def draw(page: Any, number: int = 1) -> None:
+        writer = pymupdf.TextWriter(page.rect)
+        y = 100.0
+        for text, size in lines:
+            writer.append((72, y), text, font=pymupdf.Font("helv"), fontsize=size)
+            y += 14
+        writer.write_text(page)
+
+    return draw
+
+
+def test_a_wrapped_sentence_is_not_a_list_and_a_drop_cap_is_not_a_heading() -> None:
+    wrapped = lines_page(
+        [
+            ("Der Vertrag wurde von beiden Parteien unterzeichnet am", 11),
+            ("12. M\u00e4rz 2024 in Berlin und tritt sofort in Kraft.", 11),
+        ]
+    )
+    [result] = read(make_text_pdf([wrapped]), "auto")
+    assert routes([result]) == [("text", "text_layer")]
+    assert [type(b) for b in result.converted.blocks] == [Paragraph]
+    assert "unterzeichnet am 12. M\u00e4rz 2024" in result.converted.blocks[0].text
+    capped = lines_page([("T", 30), ("his paragraph opens with a large letter, and", 11)])
+    capped_more = lines_page([("T", 30), *[("then goes on in its body size for a while", 11)] * 3])
+    for kind in (capped, capped_more):
+        [result] = read(make_text_pdf([kind]), "text")
+        assert not any(isinstance(b, Heading) for b in result.converted.blocks), kind
+
+
+def test_leaders_and_capitals_are_not_garbled_and_cjk_lines_join_without_spaces() -> None:
+    contents = "\n".join(f"Chapter {n} {'.' * 40} {n * 7}" for n in range(1, 25))
+    parts = "\n".join(f"PN-{n:04d} XTRM BRKT SCRW HX {n}" for n in range(30))
+    chinese = unicode_page("\u6587\u6863\u5904\u7406" * 40)  # wraps mid-text
+    results = read(make_text_pdf([unicode_page(contents), unicode_page(parts), chinese]), "auto")
+    assert routes(results) == [("text", "text_layer")] * 3
+    assert " " not in results[2].converted.text
+
+
 def test_strategy_text_never_calls_the_engine_and_leaves_scans_empty() -> None:
     engine = FakeEngine()
     results = read(make_text_pdf([born_digital, scanned, math_page]), "text", engine)
@@ -222,12 +279,10 @@ def test_text_pages_stay_out_of_the_result_cache(tmp_path: Path) -> None:
         (LayerStats(chars=100, letters=95, bad=5), RouteReason.GARBLED),
         (LayerStats(chars=100, letters=95, bad=4), None),
         (LayerStats(chars=100, letters=49), RouteReason.GARBLED),
-        (LayerStats(chars=100, letters=90, latin=90, vowels=17), RouteReason.GARBLED),
-        (LayerStats(chars=100, letters=90, latin=90, vowels=18), None),
-        (LayerStats(chars=100, letters=90, latin=90, vowels=36), None),
-        (LayerStats(chars=100, letters=90, latin=90, vowels=54), None),
-        (LayerStats(chars=100, letters=90, latin=90, vowels=55), RouteReason.GARBLED),
-        (LayerStats(chars=100, letters=90, latin=40, vowels=2), None),  # too few to judge
+        (LayerStats(chars=100, letters=40, leaders=30), None),  # a table of contents' dots
+        (LayerStats(chars=100, letters=90, words=20, vowelless=6), RouteReason.GARBLED),
+        (LayerStats(chars=100, letters=90, words=20, vowelless=5), None),
+        (LayerStats(chars=100, letters=90, words=19, vowelless=19), None),  # too few to judge
         (LayerStats(chars=100, letters=90, math=3), RouteReason.MATH),
         (LayerStats(chars=100, letters=90, math=2), None),
         (LayerStats(chars=100, letters=90, invisible=50), RouteReason.OCR_LAYER),
