@@ -32,7 +32,7 @@ from .errors import DocumentError, LimitExceededError
 from .options import parse_option
 from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, Page, open_document
 from .selection import PageSelection
-from .text_layer import PageRoute, Strategy
+from .text_layer import PageRoute, Strategy, TextLayer
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -82,18 +82,17 @@ class PageResult:
     @property
     def converted(self) -> MarkdownOutput:
         """The page's typed blocks and Markdown, whichever way it was read."""
-        if self.result is not None:
-            return self.result.converted
-        assert self.page.text_layer is not None, "a page with neither a result nor a text layer"
-        return self.page.text_layer.converted
+        return self.result.converted if self.result is not None else self._layer.converted
 
     @property
     def raw(self) -> str:
         """GOT's output as generated, or the text layer as extracted."""
-        if self.result is not None:
-            return self.result.text
+        return self.result.text if self.result is not None else self._layer.text
+
+    @property
+    def _layer(self) -> TextLayer:
         assert self.page.text_layer is not None, "a page with neither a result nor a text layer"
-        return self.page.text_layer.text
+        return self.page.text_layer
 
 
 @dataclass(frozen=True, eq=False)
