@@ -27,6 +27,7 @@ from .extras import import_extra
 from .pages import DocumentInfo, DocumentKind, Page
 from .pipeline import DocumentSkippedWarning, OnError, PagePipeline, PageResult, RecognitionError
 from .selection import PageSelection
+from .text_layer import PageRoute, Route, RouteReason, Strategy
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports them on use
     from .langchain import GOTImageBlobParser as GOTImageBlobParser
@@ -83,12 +84,16 @@ __all__ = [
     "PagePipeline",
     "PageRenderError",
     "PageResult",
+    "PageRoute",
     "PageSelection",
     "PageSelectionError",
     "PasswordError",
     "RecognitionError",
     "ResultCache",
+    "Route",
+    "RouteReason",
     "SourceDocument",
+    "Strategy",
     "UnsupportedFormatError",
     "__version__",
     "default_engine",
