@@ -378,3 +378,19 @@ def test_got_ocr_strategy(
     with pytest.raises(SystemExit):
         cli.main([*argv, "--strategy", "sometimes"])
     assert "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+def test_strategy_text_needs_no_weights(
+    mixed_pdf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from got_loaders.langchain import GOTPDFLoader
+    from got_model import GOTEngine
+
+    missing = str(tmp_path / "no-such-model")
+    engine = GOTEngine(missing, device="cpu")
+    docs = GOTPDFLoader(mixed_pdf, engine=engine, strategy="text").load()
+    assert [d.metadata["route"] for d in docs] == ["text"] * 3
+    assert not engine.is_loaded
+    argv = ["convert", str(mixed_pdf), "--strategy", "text", "--model", missing, "--no-cache"]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.startswith("# Annual Report 1\n")
