@@ -181,7 +181,8 @@ def read_page(
         return OCR_BY_STRATEGY, None
     try:
         spans = _spans(pdf_page)
-        stats = measure(spans, pdf_page.rect, images)
+        # Text and image boxes are in the page's unrotated coordinates; its rect is as shown.
+        stats = measure(spans, pdf_page.rect * pdf_page.derotation_matrix, images)
         reason = judge(stats) if strategy is Strategy.AUTO else RouteReason.STRATEGY
         if reason not in _TEXT_REASONS:
             return PageRoute(Route.OCR, reason), None

@@ -77,6 +77,20 @@ def test_auto_routes_each_kind_of_page(
     assert sum(map(len, engine.batches)) == (route is Route.OCR)
 
 
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_rotated_pages_route_as_upright_ones(angle: int) -> None:
+    def rotated(kind: Callable[..., None]) -> Callable[[Any, int], None]:
+        def draw(page: Any, number: int = 1) -> None:
+            kind(page, number)
+            page.set_rotation(angle)
+
+        return draw
+
+    kinds = [scanned_with_stamp, born_digital, ocr_layer(PARAGRAPH + " " + PARAGRAPH)]
+    results = read(make_text_pdf([rotated(kind) for kind in kinds]), "auto")
+    assert routes(results) == [("ocr", "images"), ("text", "text_layer"), ("text", "ocr_layer")]
+
+
 def test_a_layer_whose_fonts_lost_their_character_maps_is_garbled() -> None:
     data = make_text_pdf([unicode_page(PARAGRAPH)], broken_fonts=True)
     [text_result] = read(data, "text")
