@@ -9,13 +9,13 @@ come out the same way on both routes.
 
 The text comes from PyMuPDF's ``get_text("dict")`` and its ruled-table finder
 (``find_tables``). pymupdf4llm (shipped with PyMuPDF 2) was measured and left aside: its layout
-mode costs 0.5-1.3 s of CPU a page, prints to stdout, and switches PyMuPDF's layout analysis on
-for the whole process when imported (see the README).
+mode costs 0.5-1.3 s of CPU a page and prints to stdout (see the README).
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -131,8 +131,6 @@ class LayerStats:
     """The share of the page that images cover (their areas summed, at most 1)."""
     over_images: int = 0
     """Characters whose centre lies on an image."""
-    tables: int = 0
-    """Ruled tables found (counted only when nothing else sent the page to GOT)."""
 
 
 # Thresholds of the judgement; see RouteReason.
@@ -187,7 +185,6 @@ def read_page(
         if reason not in _TEXT_REASONS:
             return PageRoute(Route.OCR, reason), None
         tables = _tables(pdf_page)
-        stats.tables = len(tables)
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
         return PageRoute(Route.TEXT, reason), build_layer(spans, tables)
@@ -409,7 +406,8 @@ def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLa
     ]
     blocks: list[Block] = []
     pending = sorted(zip(table_boxes, tables, strict=True), key=lambda pair: pair[0][1])
-    for group in _grouped(kept):
+    for _, grouped in itertools.groupby(kept, key=lambda line: line[0]):  # by MuPDF block
+        group = list(grouped)
         top = min(s.bbox[1] for _, _, line_spans in group for s in line_spans)
         while pending and pending[0][0][1] <= top:
             blocks.append(_table(pending.pop(0)[1]))
@@ -423,27 +421,12 @@ _Line = tuple[int, str, list[_Span]]
 
 def _lines(spans: Sequence[_Span]) -> list[_Line]:
     lines: list[_Line] = []
-    for _, group in _group_by(spans, lambda span: span.line):
+    for _, grouped in itertools.groupby(spans, key=lambda span: span.line):
+        group = list(grouped)
         text = "".join(span.text for span in group).strip()
         if text:
             lines.append((group[0].block, text, group))
     return lines
-
-
-def _group_by(items: Sequence[Any], key: Any) -> Iterator[tuple[Any, list[Any]]]:
-    current: list[Any] = []
-    for item in items:
-        if current and key(item) != key(current[0]):
-            yield key(current[0]), current
-            current = []
-        current.append(item)
-    if current:
-        yield key(current[0]), current
-
-
-def _grouped(lines: Sequence[_Line]) -> Iterator[list[_Line]]:
-    for _, group in _group_by(lines, lambda line: line[0]):
-        yield group
 
 
 def _inside(spans: Sequence[_Span], box: Sequence[float]) -> bool:
