@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import nbformat
 import pymupdf
@@ -25,6 +27,15 @@ NAMES = ["langchain_rag", "llamaindex_ingestion", "unstructured_rag"]
 # The default question is about the results on page 3 of the born-digital paper, which
 # strategy="auto" reads from the text layer: real text even when GOT is the tiny checkpoint.
 EXPECTED_HIT = ("paper.pdf", 3)
+# Every page is read, by the route the samples were made for; a page that failed (the
+# notebooks skip failures with a warning) would be missing here.
+EXPECTED_ROUTES = [
+    ("paper.pdf", 1, "text"),
+    ("paper.pdf", 2, "ocr"),
+    ("paper.pdf", 3, "text"),
+    ("scan.pdf", 1, "ocr"),
+]
+_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -49,6 +60,7 @@ def test_notebooks_are_committed_without_outputs(name: str) -> None:
         assert f"\n{name_} = " in f"\n{parameters}"
     assert 'STRATEGY = "auto"' in parameters
     _tagged(notebook, "retrieved-pages")
+    _tagged(notebook, "routes")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -72,14 +84,26 @@ def test_notebook_runs_and_retrieval_cites_the_page_that_answers(
         execution_timeout=600,
     )
     executed = nbformat.read(output, as_version=4)
-    (result,) = _tagged(executed, "retrieved-pages").outputs
-    hits = ast.literal_eval(result["data"]["text/plain"])
+    assert _value(executed, "routes") == EXPECTED_ROUTES
+    hits = _value(executed, "retrieved-pages")
     assert len(hits) == 3
-    assert tuple(hits[0]) == EXPECTED_HIT
+    assert hits[0][:2] == EXPECTED_HIT
+    # Each hit cites the page its text comes from: the words it starts with (the last one
+    # may be cut) are words of that page's text layer.
+    for file_name, page_number, start in hits:
+        with pymupdf.open(SAMPLES / file_name) as pdf:
+            page_words = set(_WORD.findall(pdf[page_number - 1].get_text()))
+        assert set(_WORD.findall(start)[:-1]) <= page_words, (file_name, page_number, start)
     printed = "".join(
         output.get("text", "") for cell in executed.cells for output in cell.get("outputs", [])
     )
     assert "Traceback" not in printed
+
+
+def _value(notebook: nbformat.NotebookNode, tag: str) -> Any:
+    """The value the cell tagged ``tag`` displayed, as a Python literal."""
+    (result,) = _tagged(notebook, tag).outputs
+    return ast.literal_eval(result["data"]["text/plain"])
 
 
 def _make_samples() -> ModuleType:
