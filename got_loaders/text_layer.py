@@ -19,7 +19,7 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -141,6 +141,7 @@ LETTER_SHARE = 0.5
 WORD_SAMPLE = 20
 VOWELLESS_SHARE = 0.3
 MATH_CHARS = 3
+MARGIN_SHARE = 0.1
 
 _TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP: ligatures expanded, no image data, no clipping
 _FILLED_OR_STROKED = 16 | 32  # MuPDF's FZ_STEXT_FILLED | FZ_STEXT_STROKED char flags
@@ -157,6 +158,12 @@ _LEADERS = re.compile(r"[.\u2026\u00b7_-]{3,}")
 _COMBINING = re.compile("[\u0300-\u036f]")
 _LOWER_WORD = re.compile(r"(?<![^\W\d_])[a-z]{3,}(?![^\W\d_])")
 _VOWELS = re.compile("[aeiouy]")
+# Roman numerals of front matter only: letters such as "mix" or "civil" are words.
+_PAGE_NUMBER = re.compile(
+    r"(?:page\s+)?[-\u2013\u2014]?\s*(?:\d{1,4}|[ivx]{1,6})\s*[-\u2013\u2014]?"
+    r"(?:\s*(?:of|/)\s*\d{1,4})?",
+    re.IGNORECASE,
+)
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u2023\u2219\u00b7*\u2013-])\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(?=\S)")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
@@ -187,7 +194,8 @@ def read_page(
         tables = _tables(pdf_page)
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
-        return PageRoute(Route.TEXT, reason), build_layer(spans, tables)
+        furniture = page_numbers(spans, pdf_page.rect, pdf_page.rotation_matrix)
+        return PageRoute(Route.TEXT, reason), build_layer(spans, tables, skip=furniture)
     except Exception:
         if strategy is Strategy.TEXT:
             raise
@@ -392,9 +400,14 @@ def _ruled_area(pdf_page: Any) -> tuple[float, float, float, float] | None:
     return box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin
 
 
-def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLayer:
+def build_layer(
+    spans: Sequence[_Span], tables: Sequence[_FoundTable], skip: Collection[int] = ()
+) -> TextLayer:
     """The text layer as blocks: headings by font size (or a short, bold block), list items
-    by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables."""
+    by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables.
+
+    ``skip`` names MuPDF blocks left out of the blocks (page numbers), though not of the raw
+    text, which stays the text as the PDF carries it."""
     table_boxes = [table.bbox for table in tables]
     lines = _lines(spans)
     raw = "\n".join(text for _, text, _ in lines)
@@ -402,7 +415,7 @@ def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLa
     kept = [
         (block, text, line_spans)
         for block, text, line_spans in lines
-        if not any(_inside(line_spans, box) for box in table_boxes)
+        if block not in skip and not any(_inside(line_spans, box) for box in table_boxes)
     ]
     blocks: list[Block] = []
     pending = sorted(zip(table_boxes, tables, strict=True), key=lambda pair: pair[0][1])
@@ -417,6 +430,29 @@ def build_layer(spans: Sequence[_Span], tables: Sequence[_FoundTable]) -> TextLa
 
 
 _Line = tuple[int, str, list[_Span]]
+
+
+def page_numbers(spans: Sequence[_Span], shown: Any, rotation: Any) -> frozenset[int]:
+    """The MuPDF blocks that hold nothing but a printed page number ("12", "xiv", "- 12 -",
+    "Page 3 of 10") in the top or bottom tenth of the page as shown: furniture, not content.
+
+    ``shown`` is the page's rect as displayed; ``rotation`` maps the spans' unrotated
+    coordinates onto it (PyMuPDF's ``rotation_matrix``)."""
+    found: set[int] = set()
+    band = MARGIN_SHARE * float(shown.height)
+    for block, grouped in itertools.groupby(spans, key=lambda span: span.block):
+        members = list(grouped)
+        if not _PAGE_NUMBER.fullmatch(" ".join(s.text for s in members).strip()):
+            continue
+        corners = [
+            (x * rotation.b + y * rotation.d + rotation.f)  # the shown y of (x, y)
+            for s in members
+            for x in (s.bbox[0], s.bbox[2])
+            for y in (s.bbox[1], s.bbox[3])
+        ]
+        if max(corners) <= shown.y0 + band or min(corners) >= shown.y1 - band:
+            found.add(block)
+    return frozenset(found)
 
 
 def _lines(spans: Sequence[_Span]) -> list[_Line]:

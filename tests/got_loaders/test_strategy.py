@@ -207,6 +207,31 @@ def test_a_wrapped_sentence_is_not_a_list_and_a_drop_cap_is_not_a_heading() -> N
         assert not any(isinstance(b, Heading) for b in result.converted.blocks), kind
 
 
+def test_printed_page_numbers_in_the_margins_are_left_out_of_the_blocks() -> None:
+    def numbered(angle: int) -> Callable[[Any, int], None]:
+        def draw(page: Any, number: int = 1) -> None:
+            born_digital(page, number)
+            page.insert_text((280, 40), f"Page {number} of 9", fontsize=9)  # header band
+            page.insert_text((300, 770), f"- {number + 40} -", fontsize=9)  # footer band
+            page.insert_text((300, 400), "42", fontsize=11)  # a number in the body
+            page.insert_text((300, 745), "xiv", fontsize=9)
+            page.set_rotation(angle)
+
+        return draw
+
+    upright, turned = read(make_text_pdf([numbered(0), numbered(90)]), "text")
+    texts = [block.text for block in upright.converted.blocks]  # type: ignore[union-attr]
+    assert not any("of 9" in text or "41" in text or text == "xiv" for text in texts), texts
+    assert "42" in texts
+    assert texts[:2] == ["Annual Report 1", "Introduction"]
+    for furniture in ("Page 1 of 9", "- 41 -", "xiv"):
+        assert furniture in upright.raw.splitlines()  # the raw layer keeps what the PDF holds
+    # Turned a quarter, the same lines run down the page's sides: they are not in its margins.
+    turned_texts = [block.text for block in turned.converted.blocks]  # type: ignore[union-attr]
+    assert "Page 2 of 9" in turned_texts
+    assert any(text.endswith("42 -") for text in turned_texts)  # read as a list item, "42 -"
+
+
 def test_leaders_and_capitals_are_not_garbled_and_cjk_lines_join_without_spaces() -> None:
     contents = "\n".join(f"Chapter {n} {'.' * 40} {n * 7}" for n in range(1, 25))
     parts = "\n".join(f"PN-{n:04d} XTRM BRKT SCRW HX {n}" for n in range(30))
