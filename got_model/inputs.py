@@ -57,13 +57,18 @@ def encode_request(
     if request.is_multi_page:
         encoded = processor(images=images, multi_page=True, **common)
     else:
+        # Only what is set: some transformers releases (5.17) index ``box`` whenever it is
+        # passed, None included, and fail on every page.
+        region: dict[str, Any] = {}
+        if task.box is not None:
+            region["box"] = list(task.box)  # the processor rescales it in place: a fresh list
+        if task.color is not None:
+            region["color"] = task.color.value
         encoded = processor(
             images=images[0],
-            # The processor rescales the box in place: hand it a fresh list.
-            box=list(task.box) if task.box is not None else None,
-            color=task.color.value if task.color is not None else None,
             crop_to_patches=task.crop_to_patches,
             max_patches=task.max_patches,
+            **region,
             **common,
         )
     return {"input_ids": encoded["input_ids"], "pixel_values": encoded["pixel_values"]}

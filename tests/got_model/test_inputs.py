@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import torch
+from PIL import Image
 
-from got_model.inputs import collate_left_padded, image_tokens_per_patch
+from got_model.inputs import collate_left_padded, encode_request, image_tokens_per_patch
+from got_model.tasks import FORMATTED, OCRRequest, OCRTask, RegionColor
 
 
 class _Vision:
@@ -32,3 +34,30 @@ def test_rows_are_left_padded_with_a_matching_mask() -> None:
     assert batch["pixel_values"].shape == (3, 3, 2, 2)
     assert batch["pixel_values"][0].sum() == 0
     assert batch["pixel_values"][1:].min() == 1
+
+
+class _RecordingProcessor:
+    """Stands in for GotOcr2Processor: records the keyword arguments of each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, **kwargs: object) -> dict[str, object]:
+        self.calls.append(kwargs)
+        return {"input_ids": torch.tensor([[1]]), "pixel_values": torch.zeros(1, 3, 2, 2)}
+
+
+def test_the_processor_gets_a_region_only_when_the_task_has_one() -> None:
+    """transformers 5.17's processor indexes ``box`` whenever it is passed, None included."""
+    page = Image.new("RGB", (8, 8), "white")
+    processor = _RecordingProcessor()
+    encode_request(processor, OCRRequest((page,), FORMATTED), 16)
+    encode_request(processor, OCRRequest((page,), OCRTask(box=(1, 2, 3, 4))), 16)
+    encode_request(processor, OCRRequest((page,), OCRTask(color=RegionColor.RED)), 16)
+    plain, boxed, coloured = processor.calls
+    assert "box" not in plain
+    assert "color" not in plain
+    assert boxed["box"] == [1, 2, 3, 4]
+    assert "color" not in boxed
+    assert coloured["color"] == "red"
+    assert "box" not in coloured
