@@ -129,6 +129,67 @@ def _unexpected(source: str, exc: Exception, page: int | None = None) -> Documen
     return error
 
 
+def render_document(
+    document: SourceDocument,
+    position: int,
+    *,
+    task: OCRTask,
+    password: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    strategy: Strategy = Strategy.OCR,
+    pages: PageSelection | None = None,
+    max_pages: int | None = None,
+) -> Iterator[Page | DocumentError]:
+    """Open one document and render its selected pages, in order; each failure comes in
+    place of what it cost (the document, or one page) as a ``DocumentError``.
+
+    ``position`` is the document's place among a run's inputs (``DocumentInfo.position``).
+    """
+    try:
+        source = open_document(
+            document,
+            task,
+            password=password,
+            position=position,
+            max_pixels=max_pixels,
+            strategy=strategy,
+        )
+    except DocumentError as error:
+        yield error
+        return
+    except Exception as exc:  # a dependency's surprise must not cost the other files
+        yield _unexpected(document.name, exc)
+        return
+    with source:
+        if source.info.total_pages == 0:
+            yield DocumentError(
+                document.name,
+                "The document has no pages: nothing to read. If it should have some, its "
+                "page tree is damaged: export it again.",
+            )
+            return
+        try:
+            indices = source.indices(pages)
+        except DocumentError as error:
+            yield error
+            return
+        if max_pages is not None and len(indices) > max_pages:
+            yield LimitExceededError(
+                document.name,
+                f"{len(indices):,} pages to read, more than max_pages={max_pages:,}. "
+                "Read part of it with pages=... (got-ocr: --pages), or raise max_pages "
+                "(--max-pages).",
+            )
+            return
+        for index in indices:
+            try:
+                yield source.render(index)
+            except DocumentError as error:
+                yield error
+            except Exception as exc:
+                yield _unexpected(document.name, exc, index + 1)
+
+
 class PagePipeline:
     """Render pages ahead on a thread and run them through an engine in batches.
 
@@ -276,7 +337,17 @@ class PagePipeline:
             for position, document in enumerate(documents):
                 if stop.is_set():
                     return
-                for item in self._render_document(SourceDocument.from_input(document), position):
+                pages = render_document(
+                    SourceDocument.from_input(document),
+                    position,
+                    task=self.task,
+                    password=self.password,
+                    max_pixels=self.max_pixels,
+                    strategy=self.strategy,
+                    pages=self.pages,
+                    max_pages=self.max_pages,
+                )
+                for item in pages:
                     if isinstance(item, Page) and item.image is None:  # read from its text
                         sent = put(_Rendered(item))
                     elif isinstance(item, Page):
@@ -302,53 +373,6 @@ class PagePipeline:
         except Exception:  # prepare must not raise; an engine that does reads unprepared
             logger.debug("%s.prepare failed", type(self.engine).__name__, exc_info=True)
             return request
-
-    def _render_document(
-        self, document: SourceDocument, position: int
-    ) -> Iterator[Page | DocumentError]:
-        try:
-            source = open_document(
-                document,
-                self.task,
-                password=self.password,
-                position=position,
-                max_pixels=self.max_pixels,
-                strategy=self.strategy,
-            )
-        except DocumentError as error:
-            yield error
-            return
-        except Exception as exc:  # a dependency's surprise must not cost the other files
-            yield _unexpected(document.name, exc)
-            return
-        with source:
-            if source.info.total_pages == 0:
-                yield DocumentError(
-                    document.name,
-                    "The document has no pages: nothing to read. If it should have some, its "
-                    "page tree is damaged: export it again.",
-                )
-                return
-            try:
-                indices = source.indices(self.pages)
-            except DocumentError as error:
-                yield error
-                return
-            if self.max_pages is not None and len(indices) > self.max_pages:
-                yield LimitExceededError(
-                    document.name,
-                    f"{len(indices):,} pages to read, more than max_pages={self.max_pages:,}. "
-                    "Read part of it with pages=... (got-ocr: --pages), or raise max_pages "
-                    "(--max-pages).",
-                )
-                return
-            for index in indices:
-                try:
-                    yield source.render(index)
-                except DocumentError as error:
-                    yield error
-                except Exception as exc:
-                    yield _unexpected(document.name, exc, index + 1)
 
     def _flush(
         self,
