@@ -24,6 +24,9 @@ HEAVY = (
     "pymupdf",
     "fitz",
     "langchain_community",
+    "ray",
+    "pyarrow",
+    "pandas",
 )
 
 
@@ -62,6 +65,24 @@ def test_langchain_adapter_imports_only_langchain_core() -> None:
     )
     done = run_python(code)
     assert (done.stdout, done.stderr) == ("[]", "")
+
+
+def test_the_ray_module_imports_ray_only_when_a_pipeline_is_built() -> None:
+    code = (
+        "import sys, got_loaders.ray\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+        "print(heavy, end='')\n"
+    )
+    assert run_python(code).stdout == "[]"
+
+
+def test_read_documents_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from got_loaders.ray import read_documents
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    with pytest.raises(MissingExtraError, match=r"got-loaders\[ray\]"):
+        read_documents(["a.pdf"])
 
 
 @pytest.mark.parametrize(

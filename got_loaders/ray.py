@@ -1,0 +1,349 @@
+"""Batch OCR on Ray Data: documents -> pages rendered by CPU tasks -> GOT in a pool of actors.
+
+    import ray
+    from got_loaders.ray import read_documents
+
+    pages = read_documents(["a.pdf", "scans/b.png"], actors=4, strategy="auto")
+    pages.write_parquet("out/")   # or write_json(...): one row per page
+
+The render stage (PyMuPDF, Pillow, the text layer) runs as ordinary Ray tasks, one document
+at a time, on any node's CPUs; pages read from their text layer are finished there. Pages that
+need GOT travel as PNG bytes to a pool of actors, each holding one engine (on its GPU when the
+cluster has them) and reading its pages in batches, with the result cache if one is given.
+A file or page that fails becomes a row with its ``error`` set; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from got_model.cache import CacheArgument, ResultCache, open_cache
+from got_model.engine import GOTEngine, OCREngine
+
+from .content import PageContent, page_text, resolve_task, result_text
+from .documents import SourceDocument
+from .errors import DocumentError
+from .extras import import_extra
+from .options import parse_option
+from .pages import DEFAULT_MAX_PIXELS, Page
+from .pipeline import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SORT_BATCHES,
+    OnError,
+    PagePipeline,
+    PageResult,
+    render_document,
+)
+from .selection import PagesArgument, PageSelection
+from .text_layer import Strategy
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+    from got_model.tasks import OCRTask
+
+__all__ = ["PAGE_COLUMNS", "read_documents"]
+
+PAGE_COLUMNS = (
+    "source",
+    "file_path",
+    "page",
+    "page_number",
+    "page_label",
+    "total_pages",
+    "text",
+    "route",
+    "route_reason",
+    "ocr_model",
+    "ocr_task",
+    "ocr_finish_reason",
+    "ocr_generated_tokens",
+    "cached",
+    "error",
+    "document_metadata",
+)
+"""The columns of every row ``read_documents`` gives, in this order."""
+
+
+def read_documents(
+    documents: Dataset | Iterable[str | os.PathLike[str]],
+    *,
+    engine: OCREngine | None = None,
+    task: OCRTask | str = "formatted",
+    content: PageContent | str = PageContent.MARKDOWN,
+    strategy: Strategy | str = Strategy.OCR,
+    pages: PagesArgument | PageSelection = None,
+    password: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    actors: int = 1,
+    num_gpus: float | None = None,
+    num_cpus: float = 1,
+    cache: CacheArgument = None,
+    max_pages: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Dataset:
+    """Read documents with GOT-OCR 2.0 on Ray Data: one row per page (see ``PAGE_COLUMNS``).
+
+    Nothing runs until the dataset is consumed (``write_parquet``, ``write_json``,
+    ``take_all``...). Rows come in no particular order; ``source`` and ``page_number`` say
+    where each is from.
+
+    Args:
+        documents: paths (every node must see them), or a Dataset with a ``path`` column and,
+            optionally, a ``bytes`` column (``ray.data.read_binary_files(...,
+            include_paths=True)``, which reads from S3 and other filesystems too).
+        engine: the engine each actor reads with; it is pickled to the actors, and a
+            ``GOTEngine`` pickles as its settings, so each actor loads its own model on first
+            use. Default ``GOTEngine()`` (GOT-OCR 2.0 from the Hub, on the actor's GPU).
+        task: ``"formatted"`` (Markdown with headings, tables, math), ``"plain"``, or an
+            ``OCRTask``.
+        content: the ``text`` column: ``"markdown"``, ``"text"`` or ``"raw"``.
+        strategy: ``"ocr"``, ``"text"`` or ``"auto"``, as for the loaders.
+        pages: the 1-based pages to read in each document; default all.
+        password: for encrypted PDFs.
+        batch_size: pages per ``generate`` call in each actor.
+        actors: how many engines read at once (one per GPU, typically).
+        num_gpus: GPUs each actor holds; default 1 when the cluster has GPUs, else 0.
+        num_cpus: CPUs each actor holds.
+        cache: the result cache (``True``, a path, or a ``ResultCache``): each actor opens
+            the file on its own node, looks pages up before the model and stores new results.
+        max_pages: refuse a document with more pages to read than this.
+        max_pixels: refuse an image, or an image a PDF page draws, with more pixels than this.
+    """
+    ray_data = import_extra("ray.data", "read_documents (Ray Data)")
+    import ray
+
+    if actors < 1:
+        raise ValueError(f"actors must be at least 1, got {actors}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    the_engine = engine if engine is not None else GOTEngine()
+    the_task = resolve_task(task)
+    render = _Renderer(
+        task=the_task,
+        content=parse_option(PageContent, content, "content"),
+        strategy=parse_option(Strategy, strategy, "strategy"),
+        pages=PageSelection.parse(pages),
+        password=password,
+        max_pages=max_pages,
+        max_pixels=max_pixels,
+        model_id=the_engine.model_id,
+    )
+    if num_gpus is None:
+        if not ray.is_initialized():
+            ray.init()
+        gpus = ray.cluster_resources().get("GPU", 0)  # type: ignore[no-untyped-call]
+        num_gpus = 1 if gpus >= 1 else 0
+    dataset = _as_dataset(documents, ray_data)
+    window = batch_size * DEFAULT_SORT_BATCHES  # pages sorted by ink within one call
+    pages_dataset: Dataset = (
+        dataset.flat_map(render)
+        .map_batches(
+            _PageReader,
+            fn_constructor_kwargs={
+                "engine": the_engine,
+                "task": the_task,
+                "content": render.content,
+                "batch_size": batch_size,
+                "cache": open_cache(cache),
+            },
+            batch_size=window,
+            batch_format="pandas",
+            compute=ray_data.ActorPoolStrategy(size=actors),
+            num_gpus=num_gpus,
+            num_cpus=num_cpus,
+        )
+        .select_columns(list(PAGE_COLUMNS))
+    )
+    return pages_dataset
+
+
+def _as_dataset(documents: Any, ray_data: Any) -> Any:
+    if isinstance(documents, ray_data.Dataset):
+        columns = documents.columns()
+        if columns is not None and "path" not in columns and "bytes" not in columns:
+            raise ValueError(
+                f"The dataset needs a 'path' or a 'bytes' column; it has {columns}. "
+                "ray.data.read_binary_files(..., include_paths=True) makes both."
+            )
+        return documents
+    if isinstance(documents, (str, os.PathLike)):
+        documents = [documents]
+    return ray_data.from_items([{"path": os.fspath(path)} for path in documents])
+
+
+class _Renderer:
+    """The CPU stage: one document row in, one row per page out (a picture for GOT, or the
+    page's text when its text layer was read; an error row for what failed)."""
+
+    def __init__(
+        self,
+        *,
+        task: OCRTask,
+        content: PageContent,
+        strategy: Strategy,
+        pages: PageSelection | None,
+        password: str | None,
+        max_pages: int | None,
+        max_pixels: int | None,
+        model_id: str,
+    ) -> None:
+        self.task = task
+        self.content = content
+        self.strategy = strategy
+        self.pages = pages
+        self.password = password
+        self.max_pages = max_pages
+        self.max_pixels = max_pixels
+        self.model_id = model_id
+
+    def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        path = row.get("path")
+        data = row.get("bytes")
+        try:
+            if data is not None:
+                document = SourceDocument.from_input(bytes(data), name=path)
+            elif path is not None:
+                document = SourceDocument.from_input(str(path))
+            else:
+                raise DocumentError("<row>", "The row has neither a 'path' nor 'bytes'.")
+        except DocumentError as error:
+            yield self._error_row(error)
+            return
+        items = render_document(
+            document,
+            0,
+            task=self.task,
+            password=self.password,
+            max_pixels=self.max_pixels,
+            strategy=self.strategy,
+            pages=self.pages,
+            max_pages=self.max_pages,
+        )
+        for item in items:
+            yield self._page_row(item) if isinstance(item, Page) else self._error_row(item)
+
+    def _page_row(self, page: Page) -> dict[str, Any]:
+        info = page.document
+        row = _empty_row(info.source, self.model_id, self.task)
+        row.update(
+            file_path=info.file_path or info.source,
+            page=page.index,
+            page_number=page.number,
+            page_label=page.label,
+            total_pages=info.total_pages,
+            route=page.route.route.value,
+            route_reason=page.route.reason.value,
+            # What varies by file (a PDF's title, an image's size) as JSON: one schema for all.
+            document_metadata=json.dumps(info.metadata, sort_keys=True, default=str),
+        )
+        if page.image is None:  # read from its text layer: finished here
+            row["text"] = page_text(PageResult(page, None), self.content)
+        else:
+            buffer = io.BytesIO()
+            page.image.save(buffer, format="PNG", compress_level=1)  # lossless: same cache key
+            row["image"] = buffer.getvalue()
+        return row
+
+    def _error_row(self, error: DocumentError) -> dict[str, Any]:
+        row = _empty_row(error.source, self.model_id, self.task)
+        row.update(page=(error.page or 0) - 1, page_number=error.page or 0, error=str(error))
+        return row
+
+
+def _empty_row(source: str, model_id: str, task: OCRTask) -> dict[str, Any]:
+    return {
+        "source": source,
+        "file_path": source,
+        "page": -1,
+        "page_number": 0,
+        "page_label": "",
+        "total_pages": 0,
+        "text": "",
+        "route": "",
+        "route_reason": "",
+        "ocr_model": model_id,
+        "ocr_task": task.describe(),
+        "ocr_finish_reason": "stop",
+        "ocr_generated_tokens": 0,
+        "cached": False,
+        "error": "",
+        "document_metadata": "{}",
+        "image": None,
+    }
+
+
+class _PageReader:
+    """The GPU stage: an actor holding one engine. It reads the pages of each batch that
+    carry a picture, through the same page pipeline as the loaders (batches sorted by ink,
+    the result cache, a failing page costing only itself), and drops the pictures."""
+
+    def __init__(
+        self,
+        *,
+        engine: OCREngine,
+        task: OCRTask,
+        content: PageContent,
+        batch_size: int,
+        cache: ResultCache | None,
+    ) -> None:
+        self.model_id = engine.model_id
+        self.content = content
+        self.pipeline = PagePipeline(
+            engine, task, batch_size=batch_size, on_error=OnError.SKIP, cache=cache
+        )
+
+    def __call__(self, batch: Any) -> Any:
+        images = batch.pop("image").tolist()
+        # A missing picture is None, NaN or pandas.NA, by the pandas version.
+        todo = [row for row, image in enumerate(images) if isinstance(image, bytes)]
+        if not todo:
+            return batch
+        failed: dict[int, DocumentError] = {}
+        results = self.pipeline.run([images[row] for row in todo], on_skip=_collect_into(failed))
+        texts, reasons, tokens, cached = (batch[name].tolist() for name in _FILLED)
+        errors = batch["error"].tolist()
+        for item in results:
+            assert item.result is not None, "a picture read from a text layer"
+            row = todo[item.page.document.position]
+            texts[row] = result_text(item.result, self.content)
+            reasons[row] = item.result.finish_reason.value
+            tokens[row] = item.result.generated_tokens
+            cached[row] = item.cached
+        for position, error in failed.items():
+            row = todo[position]
+            where = f"{batch['source'].iloc[row]}, page {batch['page_number'].iloc[row]}"
+            errors[row] = f"{where}: {error.reason}"
+        filled = (texts, reasons, tokens, cached, errors)
+        for name, values in zip((*_FILLED, "error"), filled, strict=True):
+            batch[name] = values
+        return batch
+
+
+_FILLED = ("text", "ocr_finish_reason", "ocr_generated_tokens", "cached")
+
+
+def _collect_into(failed: dict[int, DocumentError]) -> Callable[[DocumentError], None]:
+    def collect(error: DocumentError) -> None:
+        if error.position is not None:
+            failed[error.position] = error
+
+    return collect
+
+
+def write_pages(dataset: Dataset, output_dir: str | os.PathLike[str], file_format: str) -> Any:
+    """Run ``dataset`` and write its rows to ``output_dir`` as ``"parquet"`` or ``"jsonl"``
+    files (Ray writes several, one per block); return the rows' ``error`` column, for a
+    summary, without running the pipeline twice."""
+    materialized = dataset.materialize()  # the pictures are gone by now: rows are text
+    if file_format == "parquet":
+        materialized.write_parquet(os.fspath(output_dir))
+    elif file_format == "jsonl":
+        materialized.write_json(os.fspath(output_dir))
+    else:
+        raise ValueError(f"file_format must be 'parquet' or 'jsonl', not {file_format!r}.")
+    return materialized.select_columns(["route", "cached", "error"]).to_pandas()
