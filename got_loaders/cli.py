@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from got_model import __version__
 from got_model.cache import ResultCache, default_cache_path
-from got_model.engine import GOT_MAX_NEW_TOKENS
+from got_model.engine import GOT_MAX_NEW_TOKENS, GOTEngine
 from got_model.errors import GOTError, InvalidTaskError
 from got_model.loading import DEFAULT_MODEL_ID
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat, RegionColor
@@ -32,6 +32,7 @@ from .content import PageContent
 from .conversion import (
     SUPPORTED_SUFFIXES,
     Converter,
+    Job,
     OutputKind,
     PageCounter,
     Tally,
@@ -41,6 +42,7 @@ from .conversion import (
 )
 from .engines import shared_engine
 from .errors import InvalidPagesError
+from .extras import import_extra
 from .pages import DEFAULT_MAX_PIXELS
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline
 from .selection import PageSelection
@@ -116,10 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "-f",
         "--format",
-        choices=[k.value for k in OutputKind],
-        default="markdown",
-        help="Markdown per document, or JSON lines {text, metadata} per page "
-        "(default: %(default)s)",
+        choices=[*(k.value for k in OutputKind), "parquet"],
+        default=None,
+        help="Markdown per document, or JSON lines {text, metadata} per page; with --ray, "
+        "rows per page in Parquet or JSON lines (default: markdown; with --ray, parquet)",
     )
     out.add_argument(
         "--content",
@@ -261,6 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="static cache and torch.compile for the decoding step (CUDA; the first batch "
         "of each size compiles, then batches run faster)",
     )
+    scale = convert.add_argument_group("Ray Data (pip install 'got-loaders[ray]')")
+    scale.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="read on Ray Data: pages render in CPU tasks, GOT runs in a pool of actors; "
+        "without ADDRESS, the cluster RAY_ADDRESS names or a new local one, else e.g. 'auto' "
+        "or 'ray://head:10001'. Writes one row per page to -o DIR (needs -o)",
+    )
+    scale.add_argument(
+        "--actors",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --ray: engines reading at once, one per GPU (default: %(default)s)",
+    )
+    scale.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=None,
+        metavar="G",
+        help="with --ray: GPUs each engine holds (default: 1 when the cluster has GPUs)",
+    )
     _add_cache_options(convert, with_off=True)
     shown = convert.add_argument_group("messages")
     progress = shown.add_mutually_exclusive_group()
@@ -352,6 +378,10 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             # This process is ours: --max-pixels decides, and Pillow's own check must not
             # refuse first (it raises above twice its limit and warns above it).
             Image.MAX_IMAGE_PIXELS = args.max_pixels
+    if args.ray is not None:
+        _check_ray_arguments(args, parser)
+    elif args.format == "parquet":
+        parser.error("-f parquet needs --ray; without it, -f markdown or jsonl.")
     if args.skip_existing and args.output_dir is None:
         parser.error("--skip-existing needs -o/--output-dir.")
     if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
@@ -366,7 +396,9 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         collisions = output_collisions(jobs)
         if collisions:
             parser.error(" ".join(collisions))
-    kind = OutputKind(args.format)
+    if args.ray is not None:
+        return _run_on_ray(args, jobs, problems, task, pages)
+    kind = OutputKind(args.format or OutputKind.MARKDOWN.value)
     tally_existing = 0
     if args.skip_existing:
         before = len(jobs)
@@ -463,6 +495,94 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if not args.quiet:
         print(_summary(tally, time.perf_counter() - started, len(problems)), file=err)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _check_ray_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if args.output_dir is None:
+        parser.error("--ray writes its rows to a directory: give -o/--output-dir.")
+    if args.format == OutputKind.MARKDOWN.value:
+        parser.error("--ray writes one row per page: -f parquet (the default) or jsonl.")
+    if "-" in args.inputs:
+        parser.error("--ray reads files, not standard input ('-').")
+    for option in ("skip_existing", "page_markers"):
+        if getattr(args, option):
+            parser.error(f"--{option.replace('_', '-')} does not apply to --ray.")
+    if args.actors < 1:
+        parser.error("--actors must be at least 1.")
+    if args.gpus_per_actor is not None and args.gpus_per_actor < 0:
+        parser.error("--gpus-per-actor must be 0 or more.")
+
+
+def _run_on_ray(
+    args: argparse.Namespace,
+    jobs: list[Job],
+    problems: list[str],
+    task: OCRTask,
+    pages: PageSelection | None,
+) -> int:
+    """``convert --ray``: the same documents and settings, read on Ray Data, written as rows."""
+    err = sys.stderr
+    ray = import_extra("ray", "got-ocr --ray")
+
+    from .ray import read_documents, write_pages
+
+    for problem in problems:
+        print(f"got-ocr: error: {problem}", file=err)
+    if problems and args.on_error == OnError.RAISE.value:
+        return EXIT_FAILED
+    if not jobs:
+        print("got-ocr: no documents to read.", file=err)
+        return EXIT_FAILED
+    started = time.perf_counter()
+    if not ray.is_initialized():
+        ray.init(address=args.ray or None, log_to_driver=not args.quiet)
+    engine = GOTEngine(
+        args.model,
+        revision=args.revision,
+        device=args.device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        compile=args.compile,
+    )
+    dataset = read_documents(
+        [str(job.document.path) for job in jobs],
+        engine=engine,
+        task=task,
+        content=args.content,
+        strategy=args.strategy,
+        pages=pages,
+        password=args.password,
+        batch_size=args.batch_size,
+        actors=args.actors,
+        num_gpus=args.gpus_per_actor,
+        cache=None if args.no_cache else (args.cache or True),
+        max_pages=args.max_pages,
+        max_pixels=args.max_pixels,
+    )
+    rows = write_pages(dataset, args.output_dir, args.format or "parquet")
+    errors = [error for error in rows["error"] if error]
+    for error in errors:
+        print(f"got-ocr: error: {error}", file=err)
+    if not args.quiet:
+        seconds = time.perf_counter() - started
+        read = len(rows) - len(errors)
+        parts = [
+            f"got-ocr: {len(jobs)} document{'s' * (len(jobs) != 1)}, {read} page"
+            f"{'s' * (read != 1)} in {seconds:.1f} s on Ray ({read / seconds:.2f} pages/s), "
+            f"written to {args.output_dir}"
+        ]
+        cached = int(rows["cached"].sum())
+        from_text = int((rows["route"] == "text").sum())
+        if cached:
+            parts.append(f"{cached} from the cache")
+        if from_text:
+            parts.append(f"{from_text} from the text layer")
+        failures = len(errors) + len(problems)
+        if failures:
+            parts.append(f"{failures} error{'s' * (failures != 1)} (see above)")
+        print("; ".join(parts), file=err)
+    return EXIT_FAILED if errors or problems else EXIT_OK
 
 
 def _follow_count(progress: tqdm, counter: PageCounter) -> None:
