@@ -173,7 +173,10 @@ def _as_dataset(documents: Any, ray_data: Any) -> Any:
         return documents
     if isinstance(documents, (str, os.PathLike)):
         documents = [documents]
-    return ray_data.from_items([{"path": os.fspath(path)} for path in documents])
+    items = [{"path": os.fspath(path)} for path in documents]
+    # A block per document: documents render in parallel, and their pages reach every actor
+    # (one block of pages goes to one actor).
+    return ray_data.from_items(items, override_num_blocks=max(1, len(items)))
 
 
 class _Renderer:
