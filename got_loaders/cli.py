@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from got_model import __version__
 from got_model.cache import ResultCache, default_cache_path
@@ -412,15 +412,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     cache = None if args.no_cache else ResultCache(args.cache)
     if cache is not None:
         cache.open()  # a cache that cannot work is a clear error now, not a warning later
-    engine = shared_engine(
-        args.model,
-        revision=args.revision,
-        device=args.device,
-        dtype=args.dtype,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        compile=args.compile,
-    )
+    engine = shared_engine(args.model, **_engine_settings(args))
     pipeline = PagePipeline(
         engine,
         task,
@@ -497,6 +489,18 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _engine_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's settings from the command line (all but the model)."""
+    return {
+        "revision": args.revision,
+        "device": args.device,
+        "dtype": args.dtype,
+        "batch_size": args.batch_size,
+        "max_new_tokens": args.max_new_tokens,
+        "compile": args.compile,
+    }
+
+
 def _check_ray_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     if args.output_dir is None:
         parser.error("--ray writes its rows to a directory: give -o/--output-dir.")
@@ -536,15 +540,8 @@ def _run_on_ray(
     started = time.perf_counter()
     if not ray.is_initialized():
         ray.init(address=args.ray or None, log_to_driver=not args.quiet)
-    engine = GOTEngine(
-        args.model,
-        revision=args.revision,
-        device=args.device,
-        dtype=args.dtype,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        compile=args.compile,
-    )
+    # Pickled to the actors as these settings: each loads its own model there.
+    engine = GOTEngine(args.model, **_engine_settings(args))
     dataset = read_documents(
         [str(job.document.path) for job in jobs],
         engine=engine,
