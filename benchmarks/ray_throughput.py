@@ -7,7 +7,7 @@ checkpoint on the CPU: the figure is the pipeline's own throughput and how it sc
 actors on this machine, not GOT's. ``--model`` and ``--device cuda`` measure a real engine
 (give the cluster a GPU per actor).
 
-    python benchmarks/ray_throughput.py [--pages 48] [--files 4] [--actors 1 2] [--repeat 2]
+    python benchmarks/ray_throughput.py [--pages 96] [--files 4] [--actors 1 2] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def make_pdfs(folder: Path, files: int, pages: int, seed: int = 0) -> list[str]:
     paths = []
     for number in range(files):
         pdf = pymupdf.open()
-        for _ in range(pages // files):
+        for _ in range(pages // files + (number < pages % files)):
             data = bytes(rng.randrange(256) for _ in range(96 * 64 * 3))
             picture = Image.frombytes("RGB", (96, 64), data).resize((612, 792))
             page = pdf.new_page(width=612, height=792)
@@ -52,7 +52,7 @@ def _png(picture: object) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=48)
+    parser.add_argument("--pages", type=int, default=96)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=2, help="runs of each; the best counts")

@@ -43,7 +43,7 @@ from .conversion import (
 from .engines import shared_engine
 from .errors import InvalidPagesError
 from .extras import import_extra
-from .pages import DEFAULT_MAX_PIXELS
+from .pages import DEFAULT_MAX_PIXELS, let_pillow_open
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline
 from .selection import PageSelection
 from .text_layer import Strategy
@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="read on Ray Data: pages render in CPU tasks, GOT runs in a pool of actors; "
         "without ADDRESS, the cluster RAY_ADDRESS names or a new local one, else e.g. 'auto' "
-        "or 'ray://head:10001'. Writes one row per page to -o DIR (needs -o)",
+        "or 'ray://head:10001' (put --ray after the inputs, or write --ray=ADDRESS). Writes "
+        "one row per page to -o DIR, which must be new or empty",
     )
     scale.add_argument(
         "--actors",
@@ -279,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="with --ray: engines reading at once, one per GPU (default: %(default)s)",
+    )
+    scale.add_argument(
+        "--cpus-per-actor",
+        type=float,
+        default=1.0,
+        metavar="C",
+        help="with --ray: CPUs each engine holds; the render tasks use the rest "
+        "(default: %(default)s)",
     )
     scale.add_argument(
         "--gpus-per-actor",
@@ -371,13 +380,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if args.sort_window is not None and args.sort_window < 0:
         parser.error("--sort-window must be at least 0.")
     on_error = OnError(args.on_error)
-    if args.max_pixels is not None:
-        from PIL import Image
-
-        if Image.MAX_IMAGE_PIXELS is not None and args.max_pixels > Image.MAX_IMAGE_PIXELS:
-            # This process is ours: --max-pixels decides, and Pillow's own check must not
-            # refuse first (it raises above twice its limit and warns above it).
-            Image.MAX_IMAGE_PIXELS = args.max_pixels
+    let_pillow_open(args.max_pixels)
     if args.ray is not None:
         _check_ray_arguments(args, parser)
     elif args.format == "parquet":
@@ -506,13 +509,28 @@ def _check_ray_arguments(args: argparse.Namespace, parser: argparse.ArgumentPars
         parser.error("--ray writes its rows to a directory: give -o/--output-dir.")
     if args.format == OutputKind.MARKDOWN.value:
         parser.error("--ray writes one row per page: -f parquet (the default) or jsonl.")
+    if args.ray and os.path.exists(args.ray):  # "--ray a.pdf b.pdf": an input, not an address
+        args.inputs.insert(0, args.ray)
+        args.ray = ""
     if "-" in args.inputs:
         parser.error("--ray reads files, not standard input ('-').")
+    if args.output_dir.is_dir() and any(args.output_dir.iterdir()):
+        parser.error(
+            f"-o {args.output_dir} is not empty: Ray would add its files beside the old ones "
+            "(a rerun would hold every page twice). Give a new or empty directory."
+        )
+    if args.on_error == OnError.RAISE.value:
+        parser.error(
+            "--on-error raise does not apply to --ray: every failure is a row with its error, "
+            "and the exit status is 1 when there is one."
+        )
     for option in ("skip_existing", "page_markers"):
         if getattr(args, option):
             parser.error(f"--{option.replace('_', '-')} does not apply to --ray.")
     if args.actors < 1:
         parser.error("--actors must be at least 1.")
+    if args.cpus_per_actor < 0:
+        parser.error("--cpus-per-actor must be 0 or more.")
     if args.gpus_per_actor is not None and args.gpus_per_actor < 0:
         parser.error("--gpus-per-actor must be 0 or more.")
 
@@ -528,18 +546,24 @@ def _run_on_ray(
     err = sys.stderr
     ray = import_extra("ray", "got-ocr --ray")
 
-    from .ray import read_documents, write_pages
+    from .ray import read_documents, start_local_ray, write_pages
 
     for problem in problems:
         print(f"got-ocr: error: {problem}", file=err)
-    if problems and args.on_error == OnError.RAISE.value:
-        return EXIT_FAILED
     if not jobs:
         print("got-ocr: no documents to read.", file=err)
         return EXIT_FAILED
     started = time.perf_counter()
     if not ray.is_initialized():
-        ray.init(address=args.ray or None, log_to_driver=not args.quiet)
+        try:
+            if args.ray or os.environ.get("RAY_ADDRESS"):
+                ray.init(address=args.ray or None, log_to_driver=not args.quiet)
+            else:
+                start_local_ray(args.actors, args.cpus_per_actor)
+        except Exception as exc:  # Ray's own errors say what is wrong with the address
+            where = f" at {args.ray}" if args.ray else ""
+            print(f"got-ocr: error: cannot start or reach Ray{where}: {exc}", file=err)
+            return EXIT_FAILED
     # Pickled to the actors as these settings: each loads its own model there.
     engine = GOTEngine(args.model, **_engine_settings(args))
     dataset = read_documents(
@@ -553,6 +577,7 @@ def _run_on_ray(
         batch_size=args.batch_size,
         actors=args.actors,
         num_gpus=args.gpus_per_actor,
+        num_cpus=args.cpus_per_actor,
         cache=None if args.no_cache else (args.cache or True),
         max_pages=args.max_pages,
         max_pixels=args.max_pixels,

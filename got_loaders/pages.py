@@ -29,6 +29,18 @@ DEFAULT_MAX_PIXELS = 89_478_485
 """The most pixels an image file's frame, or an image shown on a PDF page, may have: Pillow's
 own decompression-bomb limit (about 9,459 x 9,459 pixels; an A4 page scanned at 1,100 dpi)."""
 
+
+def let_pillow_open(max_pixels: int | None) -> None:
+    """Raise Pillow's own decompression-bomb limit to ``max_pixels`` when that is higher, in
+    a process of ours (a command line, a Ray worker): ``max_pixels`` then decides alone, where
+    Pillow would otherwise refuse first (it raises above twice its limit, warns above it)."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None and limit is not None and max_pixels > limit:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+
 MetadataValue = str | int | float | bool
 """Metadata values stay flat scalars: vector stores such as Chroma reject nested values."""
 

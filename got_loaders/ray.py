@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from got_model.cache import CacheArgument, ResultCache, open_cache
+from got_model.cache import CacheArgument, open_cache
 from got_model.engine import GOTEngine, OCREngine
 
 from .content import PageContent, page_text, resolve_task, result_text
@@ -29,7 +31,7 @@ from .documents import SourceDocument
 from .errors import DocumentError
 from .extras import import_extra
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS, Page
+from .pages import DEFAULT_MAX_PIXELS, Page, let_pillow_open
 from .pipeline import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_SORT_BATCHES,
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
 
     from got_model.tasks import OCRTask
 
-__all__ = ["PAGE_COLUMNS", "read_documents"]
+__all__ = ["PAGE_COLUMNS", "read_documents", "start_local_ray", "write_pages"]
+
+logger = logging.getLogger("got_loaders")
 
 PAGE_COLUMNS = (
     "source",
@@ -133,11 +137,25 @@ def read_documents(
         max_pixels=max_pixels,
         model_id=the_engine.model_id,
     )
+    if not ray.is_initialized():  # as Ray Data would, but with room for the render tasks
+        start_local_ray(actors, num_cpus)
+    resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
     if num_gpus is None:
-        if not ray.is_initialized():
-            ray.init()
-        gpus = ray.cluster_resources().get("GPU", 0)  # type: ignore[no-untyped-call]
-        num_gpus = 1 if gpus >= 1 else 0
+        num_gpus = 1 if resources.get("GPU", 0) >= 1 else 0
+        if not num_gpus:
+            logger.warning(
+                "The Ray cluster has no GPU now: the engines run on CPUs. On a cluster whose "
+                "GPU nodes start on demand, pass num_gpus=1 (got-ocr: --gpus-per-actor 1)."
+            )
+    if resources.get("CPU", 0) < actors * num_cpus + 1:
+        logger.warning(
+            "The Ray cluster has %s CPUs and %s actors would hold %s of them: the render tasks "
+            "need at least one more, or the run waits for one forever. Lower num_cpus "
+            "(got-ocr: --cpus-per-actor) or actors, or give Ray more CPUs.",
+            resources.get("CPU", 0),
+            actors,
+            actors * num_cpus,
+        )
     dataset = _as_dataset(documents, ray_data)
     window = batch_size * DEFAULT_SORT_BATCHES  # pages sorted by ink within one call
     pages_dataset: Dataset = (
@@ -149,7 +167,7 @@ def read_documents(
                 "task": the_task,
                 "content": render.content,
                 "batch_size": batch_size,
-                "cache": open_cache(cache),
+                "cache": cache,  # opened in each actor: True means that node's default file
             },
             batch_size=window,
             batch_format="pandas",
@@ -160,6 +178,16 @@ def read_documents(
         .select_columns(list(PAGE_COLUMNS))
     )
     return pages_dataset
+
+
+def start_local_ray(actors: int, num_cpus: float = 1) -> None:
+    """Start a local Ray instance whose logical CPUs fit ``actors`` engine actors and leave
+    this machine's cores to the render tasks (Ray's default, one logical CPU per core, would
+    let the actors hold every CPU and the render tasks wait forever)."""
+    import ray
+
+    cores = os.cpu_count() or 1
+    ray.init(num_cpus=cores + math.ceil(actors * num_cpus))
 
 
 def _as_dataset(documents: Any, ray_data: Any) -> Any:
@@ -205,6 +233,7 @@ class _Renderer:
         self.model_id = model_id
 
     def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        let_pillow_open(self.max_pixels)  # this worker runs our tasks: max_pixels decides
         path = row.get("path")
         data = row.get("bytes")
         try:
@@ -254,7 +283,12 @@ class _Renderer:
 
     def _error_row(self, error: DocumentError) -> dict[str, Any]:
         row = _empty_row(error.source, self.model_id, self.task)
-        row.update(page=(error.page or 0) - 1, page_number=error.page or 0, error=str(error))
+        row.update(
+            page=(error.page or 0) - 1,
+            page_number=error.page or 0,
+            ocr_finish_reason="",  # the model never ran
+            error=str(error),
+        )
         return row
 
 
@@ -292,12 +326,12 @@ class _PageReader:
         task: OCRTask,
         content: PageContent,
         batch_size: int,
-        cache: ResultCache | None,
+        cache: CacheArgument,
     ) -> None:
         self.model_id = engine.model_id
         self.content = content
         self.pipeline = PagePipeline(
-            engine, task, batch_size=batch_size, on_error=OnError.SKIP, cache=cache
+            engine, task, batch_size=batch_size, on_error=OnError.SKIP, cache=open_cache(cache)
         )
 
     def __call__(self, batch: Any) -> Any:
@@ -321,6 +355,7 @@ class _PageReader:
             row = todo[position]
             where = f"{batch['source'].iloc[row]}, page {batch['page_number'].iloc[row]}"
             errors[row] = f"{where}: {error.reason}"
+            reasons[row] = ""
         filled = (texts, reasons, tokens, cached, errors)
         for name, values in zip((*_FILLED, "error"), filled, strict=True):
             batch[name] = values

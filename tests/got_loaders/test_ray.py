@@ -229,3 +229,60 @@ def test_parquet_needs_ray(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["convert", "a.pdf", "-f", "parquet"])
     assert "-f parquet needs --ray" in capsys.readouterr().err
+
+
+def test_got_ocr_ray_refuses_what_it_cannot_honour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from got_loaders import cli
+
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "old.parquet").write_bytes(b"")
+    for extra, message in [
+        (["-o", str(full)], "is not empty"),
+        (["-o", str(tmp_path / "new"), "--on-error", "raise"], "does not apply to --ray"),
+    ]:
+        with pytest.raises(SystemExit):
+            cli.main(["convert", "a.pdf", "--ray", *extra])
+        assert message in capsys.readouterr().err
+
+
+def test_got_ocr_ray_before_the_inputs_takes_no_input_for_an_address(tmp_path: Path) -> None:
+    from got_loaders import cli
+
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    for path in (first, second):
+        path.write_bytes(make_pdf(0, 1))
+    parser = cli.build_parser()
+    args = parser.parse_args(["convert", "--ray", str(first), str(second), "-o", "out"])
+    cli._check_ray_arguments(args, parser)
+    assert args.inputs == [str(first), str(second)]
+    assert args.ray == ""
+
+
+def test_got_ocr_ray_says_when_ray_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from got_loaders import cli
+
+    (tmp_path / "a.pdf").write_bytes(make_pdf(0, 1))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("Invalid address format: nowhere")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    status = cli.main(
+        ["convert", str(tmp_path / "a.pdf"), "--ray=nowhere", "-o", str(tmp_path / "out")]
+    )
+    assert status == cli.EXIT_FAILED
+    assert "cannot start or reach Ray at nowhere: Invalid address" in capsys.readouterr().err
+
+
+def test_actors_that_would_hold_every_cpu_are_warned_of(
+    local_ray: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="got_loaders"):
+        read_documents(["a.pdf"], engine=FakeEngine(), actors=4)  # 4 CPUs: none left to render
+    assert "the render tasks need at least one more" in caplog.text
