@@ -587,23 +587,14 @@ def _run_on_ray(
     for error in errors:
         print(f"got-ocr: error: {error}", file=err)
     if not args.quiet:
-        seconds = time.perf_counter() - started
-        read = len(rows) - len(errors)
-        parts = [
-            f"got-ocr: {len(jobs)} document{'s' * (len(jobs) != 1)}, {read} page"
-            f"{'s' * (read != 1)} in {seconds:.1f} s on Ray ({read / seconds:.2f} pages/s), "
-            f"written to {args.output_dir}"
-        ]
-        cached = int(rows["cached"].sum())
-        from_text = int((rows["route"] == "text").sum())
-        if cached:
-            parts.append(f"{cached} from the cache")
-        if from_text:
-            parts.append(f"{from_text} from the text layer")
-        failures = len(errors) + len(problems)
-        if failures:
-            parts.append(f"{failures} error{'s' * (failures != 1)} (see above)")
-        print("; ".join(parts), file=err)
+        tally = Tally(
+            documents=len(jobs),
+            pages=len(rows) - len(errors),
+            cached_pages=int(rows["cached"].sum()),
+            text_layer_pages=int((rows["route"] == "text").sum()),
+            failures=errors,
+        )
+        print(_summary(tally, time.perf_counter() - started, len(problems)), file=err)
     return EXIT_FAILED if errors or problems else EXIT_OK
 
 

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 from got_model.cache import CacheArgument, open_cache
 from got_model.engine import GOTEngine, OCREngine
 
-from .content import PageContent, page_text, resolve_task, result_text
+from .content import (
+    PageContent,
+    ocr_metadata,
+    page_metadata,
+    page_text,
+    resolve_task,
+    result_text,
+)
 from .documents import SourceDocument
 from .errors import DocumentError
 from .extras import import_extra
@@ -260,21 +267,14 @@ class _Renderer:
             yield self._page_row(item) if isinstance(item, Page) else self._error_row(item)
 
     def _page_row(self, page: Page) -> dict[str, Any]:
-        info = page.document
-        row = _empty_row(info.source, self.model_id, self.task)
-        row.update(
-            file_path=info.file_path or info.source,
-            page=page.index,
-            page_number=page.number,
-            page_label=page.label,
-            total_pages=info.total_pages,
-            route=page.route.route.value,
-            route_reason=page.route.reason.value,
-            # What varies by file (a PDF's title, an image's size) as JSON: one schema for all.
-            document_metadata=json.dumps(info.metadata, sort_keys=True, default=str),
-        )
+        item = PageResult(page, None)
+        metadata = page_metadata(item, self.model_id, self.task)  # the loaders' keys, flat
+        # What varies by file (a PDF's title, an image's size) goes in as JSON: one schema.
+        own = {key: metadata.pop(key) for key in page.document.metadata}
+        row = _empty_row(page.document.source, self.model_id, self.task)
+        row.update(metadata, document_metadata=json.dumps(own, sort_keys=True, default=str))
         if page.image is None:  # read from its text layer: finished here
-            row["text"] = page_text(PageResult(page, None), self.content)
+            row["text"] = page_text(item, self.content)
         else:
             buffer = io.BytesIO()
             page.image.save(buffer, format="PNG", compress_level=1)  # lossless: same cache key
@@ -303,10 +303,7 @@ def _empty_row(source: str, model_id: str, task: OCRTask) -> dict[str, Any]:
         "text": "",
         "route": "",
         "route_reason": "",
-        "ocr_model": model_id,
-        "ocr_task": task.describe(),
-        "ocr_finish_reason": "stop",
-        "ocr_generated_tokens": 0,
+        **ocr_metadata(model_id, task, []),  # as for a page the model did not read
         "cached": False,
         "error": "",
         "document_metadata": "{}",
@@ -328,7 +325,6 @@ class _PageReader:
         batch_size: int,
         cache: CacheArgument,
     ) -> None:
-        self.model_id = engine.model_id
         self.content = content
         self.pipeline = PagePipeline(
             engine, task, batch_size=batch_size, on_error=OnError.SKIP, cache=open_cache(cache)
@@ -375,8 +371,8 @@ def _collect_into(failed: dict[int, DocumentError]) -> Callable[[DocumentError],
 
 def write_pages(dataset: Dataset, output_dir: str | os.PathLike[str], file_format: str) -> Any:
     """Run ``dataset`` and write its rows to ``output_dir`` as ``"parquet"`` or ``"jsonl"``
-    files (Ray writes several, one per block); return the rows' ``error`` column, for a
-    summary, without running the pipeline twice."""
+    files (Ray writes several, one per block); return the rows' ``route``, ``cached`` and
+    ``error`` columns as a DataFrame, for a summary, without running the pipeline twice."""
     materialized = dataset.materialize()  # the pictures are gone by now: rows are text
     if file_format == "parquet":
         materialized.write_parquet(os.fspath(output_dir))
