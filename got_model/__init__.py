@@ -4,7 +4,7 @@ Importing this package loads neither torch nor transformers; the model loads on 
 """
 
 from .cache import CacheError, CacheInfo, ResultCache, default_cache_path
-from .engine import GOT_MAX_NEW_TOKENS, GenerationSettings, GOTEngine, OCREngine
+from .engine import GOT_MAX_NEW_TOKENS, OCREngine
 from .errors import (
     EngineOutOfMemoryError,
     GOTError,
@@ -20,6 +20,7 @@ from .markdown import BlockKind, MarkdownOutput, to_markdown
 from .repetition import Repetition, RepetitionGuard
 from .results import FinishReason, GenerationStats, OCRResult
 from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
+from .transformers_backend import GenerationSettings, GOTEngine
 
 __version__ = "0.1.0"
 

@@ -100,7 +100,7 @@ def generate_batch(
         )
     new_tokens = output[:, prompt_width:].tolist()
     return [
-        _finish_row(
+        finish_row(
             tokenizer,
             new_tokens[row],
             end_token_id,
@@ -111,13 +111,16 @@ def generate_batch(
     ]
 
 
-def _finish_row(
+def finish_row(
     tokenizer: Any,
     tokens: Sequence[int],
     end_token_id: int,
     loop: Repetition | None,
     guard: RepetitionGuard | None,
 ) -> RowOutput:
+    """One output's text and finish reason from its new tokens: cut at the end token, or at
+    ``loop`` (a repetition found while generating), or checked for a loop once more when it
+    ran out of tokens. Both backends finish their outputs here."""
     if loop is None and end_token_id in tokens:
         end = list(tokens).index(end_token_id)
         return RowOutput(_decode(tokenizer, tokens[:end]), FinishReason.STOP, end + 1)

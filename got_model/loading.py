@@ -91,6 +91,42 @@ def load_model_and_processor(settings: LoadSettings) -> tuple[Any, Any]:
     return model, processor
 
 
+def resolve_model_files(settings: LoadSettings) -> str:
+    """The local directory holding the model's files: ``settings.model`` itself, or its Hub
+    snapshot at ``settings.revision``, downloaded unless offline (the vLLM backend hands vLLM
+    this directory, so both backends find and pin weights the same way).
+
+    Raises:
+        ModelNotAvailableError: the files are not on disk and cannot be downloaded.
+    """
+    if os.path.isdir(settings.model):
+        return settings.model
+    if not _is_hub_id(settings.model):
+        raise ModelNotAvailableError(
+            settings.model, settings.revision, "no such directory on this machine."
+        )
+    from huggingface_hub import snapshot_download
+
+    offline = settings.offline()
+    try:
+        return str(
+            snapshot_download(
+                settings.model,
+                revision=settings.revision,
+                cache_dir=settings.cache_dir,
+                local_files_only=offline,
+            )
+        )
+    except Exception as exc:  # the Hub's errors: not found, offline, gated, no network
+        how = "offline mode (local_files_only / HF_HUB_OFFLINE=1)" if offline else "the Hub"
+        raise ModelNotAvailableError(
+            settings.model,
+            settings.revision,
+            f"not found locally and not available from {how} ({type(exc).__name__}: "
+            f"{_first_line(exc)})",
+        ) from exc
+
+
 def _is_hub_id(name: str) -> bool:
     parts = name.split("/")
     return len(parts) == 2 and all(parts) and not name.startswith((".", "~"))

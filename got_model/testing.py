@@ -40,6 +40,9 @@ GOT_SPECIAL_TOKENS = (
 TINY_IMAGE_SIZE = 64
 TINY_PATCH_SIZE = 4  # 16x16 grid -> 4x4 = 16 image tokens per patch
 TINY_VOCAB_SIZE = 384
+TINY_TEXT_HEAD_DIM = 8  # 4 heads: a decoder 32 wide
+VLLM_TEXT_HEAD_DIM = 64  # the smallest vLLM's CPU attention runs; 256 wide, still tiny
+_TEXT_HEADS = 4
 
 # Text in the style GOT writes, so the tokenizer learns realistic merges.
 _CORPUS = (
@@ -52,10 +55,14 @@ _CORPUS = (
 )
 
 
-def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
+def build_tiny_checkpoint(
+    path: str | Path, *, seed: int = 0, text_head_dim: int = TINY_TEXT_HEAD_DIM
+) -> str:
     """Write a tiny random GOT-OCR2 checkpoint to ``path`` and return the path as a string.
 
     The same ``seed`` gives the same weights. The global torch RNG is left untouched.
+    ``text_head_dim`` sets the decoder's attention head size (its width follows): vLLM's CPU
+    attention refuses a head size of 8, so the vLLM tests build with ``VLLM_TEXT_HEAD_DIM``.
     """
     from transformers import GotOcr2Config, GotOcr2Processor
 
@@ -76,10 +83,10 @@ def build_tiny_checkpoint(path: str | Path, *, seed: int = 0) -> str:
         },
         text_config={
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
+            "hidden_size": _TEXT_HEADS * text_head_dim,
+            "intermediate_size": 2 * _TEXT_HEADS * text_head_dim,
             "num_hidden_layers": 2,
-            "num_attention_heads": 4,
+            "num_attention_heads": _TEXT_HEADS,
             "num_key_value_heads": 2,
             "max_position_embeddings": 8192,
         },

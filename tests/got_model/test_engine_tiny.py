@@ -129,7 +129,7 @@ def test_bad_box_fails_before_any_model_work(tmp_path: Path) -> None:
 def test_concurrent_first_calls_load_once(
     tiny_checkpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import got_model.engine as engine_module
+    import got_model.transformers_backend as engine_module
 
     calls = []
     real = engine_module.load_model_and_processor

@@ -22,7 +22,7 @@ from got_model import (
     OCRResult,
     OCRTask,
 )
-from got_model.engine import _BATCH_RECOVERY, _BatchLimit, _Split, is_out_of_memory
+from got_model.transformers_backend import _BATCH_RECOVERY, _BatchLimit, _Split, is_out_of_memory
 from tests.conftest import noise_image
 
 PLAIN = OCRTask()
