@@ -15,8 +15,10 @@ import logging
 import queue
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -214,8 +216,13 @@ class PagePipeline:
         sort_window: up to this many pages to read (across files) are put into batches by
             how much ink they hold, not in reading order, so pages of like length share a
             batch and few decode steps are spent on rows already finished. Results still
-            come in reading order. Default ``4 * batch_size``; ``batch_size`` or less keeps
+            come in reading order. Default ``4 * batch_size`` (``batch_size`` for an engine
+            that batches continuously, such as ``VLLMEngine``); ``batch_size`` or less keeps
             reading order (the first results then come sooner).
+
+    With an engine that has ``pages_in_flight`` (``VLLMEngine``), windows are submitted
+    without waiting for the ones before them, up to that many pages, so the engine always has
+    the next pages while earlier ones decode; results still come in order.
         strategy: where PDF pages' text comes from: ``"ocr"`` (GOT, the default),
             ``"text"`` (the text layer only; GOT is never loaded) or ``"auto"`` (per page:
             the text layer where it is good, GOT where it is needed; see ``RouteReason``).
@@ -252,9 +259,9 @@ class PagePipeline:
         self.password = password
         self.on_error = parse_option(OnError, on_error, "on_error")
         self.strategy = parse_option(Strategy, strategy, "strategy")
-        self.sort_window = (
-            sort_window if sort_window is not None else DEFAULT_SORT_BATCHES * batch_size
-        )
+        # An engine that batches continuously (vLLM) gains nothing from sorting by length.
+        sorts = DEFAULT_SORT_BATCHES if not engine.pages_in_flight else 1
+        self.sort_window = sort_window if sort_window is not None else sorts * batch_size
         if self.sort_window < 0:
             raise ValueError(f"sort_window must be at least 0, got {self.sort_window}.")
         # While one window is read, the next is rendered.
@@ -291,6 +298,9 @@ class PagePipeline:
         window = max(self.batch_size, self.sort_window)
         # Cached pages wait for the misses before them; this bounds how many (and their images).
         most_waiting = window + self.prefetch
+        # Windows submitted to an engine that runs them in the background, oldest first.
+        in_flight: deque[_Window] = deque()
+        limit = self.engine.pages_in_flight
         try:
             while True:
                 item = pending.get()
@@ -306,11 +316,25 @@ class PagePipeline:
                 # With raise, read what came before an error, then stop: no OCR after it.
                 must_stop = isinstance(item, DocumentError) and self.on_error is OnError.RAISE
                 full = misses >= window or len(waiting) >= most_waiting
-                if must_stop or full or misses == 0:
+                if not (must_stop or full or misses == 0):
+                    continue
+                if not limit:
                     yield from self._flush(waiting, cache, report)
-                    waiting, misses = [], 0
+                else:
+                    in_flight.append(self._submit(waiting))
+                    while in_flight and (
+                        must_stop or in_flight[0].done() or _pages(in_flight) > limit
+                    ):
+                        yield from self._flush(in_flight[0].items, cache, report, in_flight[0])
+                        in_flight.popleft()
+                waiting, misses = [], 0
+            while in_flight:
+                yield from self._flush(in_flight[0].items, cache, report, in_flight[0])
+                in_flight.popleft()
             yield from self._flush(waiting, cache, report)
         finally:
+            for submitted in in_flight:  # the caller stopped early: drop what is still running
+                submitted.cancel()
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
                 with contextlib.suppress(queue.Empty):
@@ -374,11 +398,20 @@ class PagePipeline:
             logger.debug("%s.prepare failed", type(self.engine).__name__, exc_info=True)
             return request
 
+    def _submit(self, items: Sequence[_Rendered | DocumentError]) -> _Window:
+        """Hand the uncached pages among ``items`` to the engine, in batches, and return at
+        once (``OCREngine.submit_each``)."""
+        todo = [item for item in items if isinstance(item, _Rendered) and not item.ready]
+        batches = _batches(todo, self.batch_size)
+        futures = [self.engine.submit_each(self._requests(batch)) for batch in batches]
+        return _Window(list(items), batches, futures)
+
     def _flush(
         self,
         items: Sequence[_Rendered | DocumentError],
         cache: _RunCache | None,
         on_skip: Callable[[DocumentError], None] | None,
+        submitted: _Window | None = None,
     ) -> Iterator[PageResult]:
         """Recognise the uncached pages among ``items`` in batches; yield results in order,
         report errors.
@@ -389,14 +422,22 @@ class PagePipeline:
         batch (``OCREngine.recognize_each``), so only a faulty page is lost, and every page
         before it is still yielded when its error is raised.
         """
-        todo = [item for item in items if isinstance(item, _Rendered) and not item.ready]
-        batches = _batches(todo, self.batch_size)
+        if submitted is None:
+            todo = [item for item in items if isinstance(item, _Rendered) and not item.ready]
+            batches = _batches(todo, self.batch_size)
+        else:
+            batches = submitted.batches
         fresh: dict[int, OCRResult | Exception] = {}
         remaining = iter(items)
         waiting: _Rendered | None = None
-        for batch in [*batches, []]:  # the last, empty round yields what is left
-            if batch:
-                fresh.update(self._recognize(batch, cache))
+        for number, batch in enumerate([*batches, []]):  # the last, empty round yields the rest
+            if batch and submitted is not None:
+                outputs = submitted.futures[number].result()
+                fresh.update(self._outputs(batch, outputs, cache))
+            elif batch:
+                fresh.update(
+                    self._outputs(batch, self.engine.recognize_each(self._requests(batch)), cache)
+                )
             for item in itertools.chain([waiting] if waiting else [], remaining):
                 waiting = None
                 if isinstance(item, DocumentError):
@@ -412,12 +453,16 @@ class PagePipeline:
                     yield from self._result(item, fresh.pop(id(item)), on_skip)
         assert waiting is None, "a page was left out of every batch"
 
-    def _recognize(
-        self, batch: Sequence[_Rendered], cache: _RunCache | None
+    def _requests(self, batch: Sequence[_Rendered]) -> list[OCRRequest]:
+        return [item.request or OCRRequest((_image(item.page),), self.task) for item in batch]
+
+    def _outputs(
+        self,
+        batch: Sequence[_Rendered],
+        outputs: Sequence[OCRResult | Exception],
+        cache: _RunCache | None,
     ) -> Iterator[tuple[int, OCRResult | Exception]]:
-        outputs = self.engine.recognize_each(
-            [item.request or OCRRequest((_image(item.page),), self.task) for item in batch]
-        )
+        """The engine's ``outputs`` for ``batch`` by page, the results stored in the cache."""
         if len(outputs) != len(batch):
             raise GOTError(
                 f"{type(self.engine).__name__}.recognize_each returned {len(outputs)} "
@@ -459,6 +504,30 @@ class PagePipeline:
             on_skip(error)
         else:
             report_skipped(error, self.on_error)
+
+
+@dataclass(eq=False)
+class _Window:
+    """A window of pages whose batches an engine is running in the background."""
+
+    items: list[_Rendered | DocumentError]
+    batches: list[list[_Rendered]]
+    futures: list[Future[list[OCRResult | Exception]]] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return sum(map(len, self.batches))
+
+    def done(self) -> bool:
+        return all(future.done() for future in self.futures)
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
+
+
+def _pages(windows: Iterable[_Window]) -> int:
+    return sum(window.pages for window in windows)
 
 
 class _RunCache:
