@@ -12,6 +12,7 @@ makes a rerun skip every page already read.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -19,14 +20,16 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from got_model import __version__
 from got_model.cache import ResultCache, default_cache_path
-from got_model.engine import GOT_MAX_NEW_TOKENS, GOTEngine
+from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.errors import GOTError, InvalidTaskError
-from got_model.loading import DEFAULT_MODEL_ID
+from got_model.loading import DEFAULT_MODEL_ID, LoadSettings
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat, RegionColor
+from got_model.transformers_backend import GOTEngine
+from got_model.vllm_backend import VLLMSettings, process_vllm_engine
 
 from .content import PageContent
 from .conversion import (
@@ -40,7 +43,7 @@ from .conversion import (
     find_jobs,
     output_collisions,
 )
-from .engines import shared_engine
+from .engines import engine_batch_size, shared_engine
 from .errors import InvalidPagesError
 from .extras import import_extra
 from .pages import DEFAULT_MAX_PIXELS, let_pillow_open
@@ -217,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engine = convert.add_argument_group("engine")
     engine.add_argument(
+        "--backend",
+        choices=["transformers", "vllm"],
+        default="transformers",
+        help="transformers: static batches on any torch device; vllm: continuous batching on "
+        "vLLM, many times the pages/s on a GPU (pip install 'got-loaders[vllm]') "
+        "(default: %(default)s)",
+    )
+    engine.add_argument(
         "--model",
         default=DEFAULT_MODEL_ID,
         metavar="ID_OR_DIR",
@@ -237,9 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--batch-size",
         type=int,
-        default=DEFAULT_BATCH_SIZE,
+        default=None,
         metavar="N",
-        help="pages per model batch, filled across files (default: %(default)s)",
+        help="pages per model batch, filled across files (default: "
+        f"{DEFAULT_BATCH_SIZE}; with --backend vllm, {VLLMSettings.batch_size}, which vLLM "
+        "batches on continuously)",
     )
     engine.add_argument(
         "--max-new-tokens",
@@ -262,6 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="static cache and torch.compile for the decoding step (CUDA; the first batch "
         "of each size compiles, then batches run faster)",
+    )
+    engine.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="with --backend vllm: the share of GPU memory vLLM may take (default: "
+        f"{VLLMSettings.gpu_memory_utilization})",
+    )
+    engine.add_argument(
+        "--enforce-eager",
+        action="store_true",
+        help="with --backend vllm: no CUDA graphs (vLLM starts sooner, decodes slower)",
     )
     scale = convert.add_argument_group("Ray Data (pip install 'got-loaders[ray]')")
     scale.add_argument(
@@ -379,6 +405,7 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
     if args.sort_window is not None and args.sort_window < 0:
         parser.error("--sort-window must be at least 0.")
+    _check_backend_arguments(args, parser)
     on_error = OnError(args.on_error)
     let_pillow_open(args.max_pixels)
     if args.ray is not None:
@@ -415,11 +442,11 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     cache = None if args.no_cache else ResultCache(args.cache)
     if cache is not None:
         cache.open()  # a cache that cannot work is a clear error now, not a warning later
-    engine = shared_engine(args.model, **_engine_settings(args))
+    engine = _engine(args, shared=True)
     pipeline = PagePipeline(
         engine,
         task,
-        batch_size=args.batch_size,
+        batch_size=engine_batch_size(engine, args.batch_size),
         pages=pages,
         password=args.password,
         # The converter hears of every skipped page; with raise the first one stops the run.
@@ -492,16 +519,59 @@ def run_convert(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _engine_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The engine's settings from the command line (all but the model)."""
-    return {
+def _engine(args: argparse.Namespace, *, shared: bool) -> OCREngine:
+    """The engine the command line asks for; ``shared``: the process's one for these
+    settings (a local run), else a fresh one to pickle to Ray's actors."""
+    if args.backend == "vllm":
+        return process_vllm_engine(*_vllm_settings(args))
+    settings = {
         "revision": args.revision,
         "device": args.device,
         "dtype": args.dtype,
-        "batch_size": args.batch_size,
+        "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
         "max_new_tokens": args.max_new_tokens,
         "compile": args.compile,
     }
+    if shared:
+        return shared_engine(args.model, **settings)
+    return GOTEngine(args.model, **settings)
+
+
+def _vllm_settings(args: argparse.Namespace) -> tuple[LoadSettings, VLLMSettings]:
+    defaults = VLLMSettings()
+    load = LoadSettings(
+        model=args.model, revision=args.revision, dtype=_VLLM_DTYPES.get(args.dtype, args.dtype)
+    )
+    settings = dataclasses.replace(
+        defaults,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size or defaults.batch_size,
+        gpu_memory_utilization=args.gpu_memory_utilization or defaults.gpu_memory_utilization,
+        enforce_eager=args.enforce_eager,
+    )
+    return load, settings
+
+
+# The short dtype names got-ocr takes, as vLLM spells them.
+_VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def _check_backend_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if args.backend == "vllm":
+        if args.device != "auto":
+            parser.error("--device is for --backend transformers: vLLM runs on its own device.")
+        if args.compile:
+            parser.error("--compile is for --backend transformers: vLLM compiles on its own.")
+    else:
+        for flag, value in (
+            ("--gpu-memory-utilization", args.gpu_memory_utilization),
+            ("--enforce-eager", args.enforce_eager or None),
+        ):
+            if value is not None:
+                parser.error(f"{flag} needs --backend vllm.")
+    share = args.gpu_memory_utilization
+    if share is not None and not 0 < share <= 1:
+        parser.error("--gpu-memory-utilization must be more than 0 and at most 1.")
 
 
 def _check_ray_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -565,7 +635,7 @@ def _run_on_ray(
             print(f"got-ocr: error: cannot start or reach Ray{where}: {exc}", file=err)
             return EXIT_FAILED
     # Pickled to the actors as these settings: each loads its own model there.
-    engine = GOTEngine(args.model, **_engine_settings(args))
+    engine = _engine(args, shared=False)
     dataset = read_documents(
         [str(job.document.path) for job in jobs],
         engine=engine,
@@ -574,7 +644,7 @@ def _run_on_ray(
         strategy=args.strategy,
         pages=pages,
         password=args.password,
-        batch_size=args.batch_size,
+        batch_size=engine_batch_size(engine, args.batch_size),
         actors=args.actors,
         num_gpus=args.gpus_per_actor,
         num_cpus=args.cpus_per_actor,

@@ -328,6 +328,9 @@ class PagePipeline:
                         yield from self._flush(in_flight[0].items, cache, report, in_flight[0])
                         in_flight.popleft()
                 waiting, misses = [], 0
+            if limit and waiting:
+                in_flight.append(self._submit(waiting))
+                waiting = []
             while in_flight:
                 yield from self._flush(in_flight[0].items, cache, report, in_flight[0])
                 in_flight.popleft()

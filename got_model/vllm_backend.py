@@ -354,14 +354,11 @@ class _Inputs:
         processor = self.processor
         box = ""
         if task.box is not None:
-            from transformers.models.got_ocr2.processing_got_ocr2 import (
-                preprocess_box_annotation,
-            )
-
-            image = request.images[0]
-            # Given (height, width), as GOT's processor gives it: its scaling takes the
-            # pair as (width, height), and our output must be its output.
-            box = str(preprocess_box_annotation(list(task.box), (image.height, image.width)))
+            # Scaled to 0-1000 of the page and truncated, as GOT's processor writes it.
+            width, height = request.images[0].size
+            x1, y1, x2, y2 = task.box
+            scaled = [x1 / width, y1 / height, x2 / width, y2 / height]
+            box = str([int(value * 1000) for value in scaled])
         query = (
             (f"[{task.color.value}] " if task.color is not None else "")
             + box

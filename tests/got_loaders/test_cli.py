@@ -699,3 +699,51 @@ def read_colour_of(request: object) -> tuple[int, int]:
     from tests.got_loaders.samples import read_colour
 
     return read_colour(request.images[0])  # type: ignore[attr-defined]
+
+
+def test_backend_vllm_builds_a_vllm_engine_with_the_settings(
+    mixed_dir: Path, tmp_path: Path, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[tuple[object, object]] = []
+
+    def process_vllm_engine(load: object, settings: object) -> FakeEngine:
+        built.append((load, settings))
+        return engine
+
+    monkeypatch.setattr(cli, "process_vllm_engine", process_vllm_engine)
+    argv = ["convert", mixed_dir, "-o", tmp_path / "out", "--no-cache", "--backend", "vllm"]
+    argv += ["--model", "some/model", "--revision", "v2", "--dtype", "bf16"]
+    argv += ["--max-new-tokens", "77", "--gpu-memory-utilization", "0.5", "--enforce-eager"]
+    assert run(*argv) == cli.EXIT_OK
+    [(load, settings)] = built
+    assert (load.model, load.revision, load.dtype) == ("some/model", "v2", "bfloat16")  # type: ignore[attr-defined]
+    assert settings.max_new_tokens == 77  # type: ignore[attr-defined]
+    assert settings.gpu_memory_utilization == 0.5  # type: ignore[attr-defined]
+    assert settings.enforce_eager is True  # type: ignore[attr-defined]
+    assert settings.batch_size == 64  # type: ignore[attr-defined]  # vLLM's own default
+    assert engine.settings == {}  # type: ignore[attr-defined]  # no transformers engine built
+    assert (tmp_path / "out" / "c.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--backend", "vllm", "--device", "cuda"], "--device is for --backend transformers"),
+        (["--backend", "vllm", "--compile"], "--compile is for --backend transformers"),
+        (["--enforce-eager"], "--enforce-eager needs --backend vllm"),
+        (["--gpu-memory-utilization", "0.5"], "--gpu-memory-utilization needs --backend vllm"),
+        (["--backend", "vllm", "--gpu-memory-utilization", "1.5"], "must be more than 0"),
+    ],
+)
+def test_backend_options_that_do_not_fit_are_refused(
+    mixed_dir: Path,
+    tmp_path: Path,
+    engine: FakeEngine,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    with pytest.raises(SystemExit):
+        run("convert", mixed_dir, "-o", tmp_path / "out", "--no-cache", *flags)
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
