@@ -9,7 +9,15 @@ The adapters' names can be imported from here too (``from got_loaders import GOT
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from got_model import DEFAULT_MODEL_ID, GOTEngine, OCREngine, OCRResult, OCRTask, ResultCache
+from got_model import (
+    DEFAULT_MODEL_ID,
+    GOTEngine,
+    OCREngine,
+    OCRResult,
+    OCRTask,
+    ResultCache,
+    VLLMEngine,
+)
 
 from .content import PageContent
 from .documents import DocumentInput, SourceDocument
@@ -95,6 +103,7 @@ __all__ = [
     "SourceDocument",
     "Strategy",
     "UnsupportedFormatError",
+    "VLLMEngine",
     "__version__",
     "default_engine",
     "import_extra",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.loading import DEFAULT_MODEL_ID, LoadSettings
 from got_model.transformers_backend import GenerationSettings, GOTEngine, process_engine
-from got_model.vllm_backend import VLLMEngine
+from got_model.vllm_backend import VLLMEngine, VLLMSettings, process_vllm_engine
 
 from .pipeline import DEFAULT_BATCH_SIZE
 
@@ -29,6 +29,24 @@ def shared_engine(
     return process_engine(
         LoadSettings(model=str(model), revision=revision, device=device, dtype=dtype),
         GenerationSettings(batch_size=batch_size, max_new_tokens=max_new_tokens, compile=compile),
+    )
+
+
+def shared_vllm_engine(
+    model: str = DEFAULT_MODEL_ID,
+    *,
+    revision: str | None = None,
+    dtype: str = "auto",
+    batch_size: int | None = None,
+    max_new_tokens: int = GOT_MAX_NEW_TOKENS,
+) -> VLLMEngine:
+    """The process's ``VLLMEngine`` for these settings, created (not started) on the first
+    call: ``shared_engine`` for the vLLM backend."""
+    settings = VLLMSettings(max_new_tokens=max_new_tokens)
+    if batch_size is not None:
+        settings = VLLMSettings(max_new_tokens=max_new_tokens, batch_size=batch_size)
+    return process_vllm_engine(
+        LoadSettings(model=str(model), revision=revision, dtype=dtype), settings
     )
 
 

@@ -25,7 +25,7 @@ from .content import (
     route_metadata,
 )
 from .documents import DocumentInput, SourceDocument
-from .engines import engine_batch_size, engine_or_default, shared_engine
+from .engines import engine_batch_size, engine_or_default, shared_engine, shared_vllm_engine
 from .extras import import_extra
 from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, MetadataValue
 from .pipeline import (
@@ -83,6 +83,11 @@ class GOTReader(BasePydanticReader):
         default=DEFAULT_MODEL_ID, description="The GOT checkpoint: a Hub id or a local directory."
     )
     revision: str | None = Field(default=None, description="A Hub revision (branch, tag, commit).")
+    backend: Literal["transformers", "vllm"] = Field(
+        default="transformers",
+        description='"transformers" (GOTEngine, any device) or "vllm" (VLLMEngine: continuous '
+        "batching on vLLM, for GPUs; pip install 'got-loaders[vllm]'; device is then unused).",
+    )
     device: str = Field(default="auto", description='"auto", "cuda", "cuda:1", "mps" or "cpu".')
     dtype: str = Field(default="auto", description='"auto", "bfloat16", "float16", "float32".')
     batch_size: int | None = Field(
@@ -183,6 +188,14 @@ class GOTReader(BasePydanticReader):
         """The engine given at construction, else the shared one for these settings."""
         if self._engine is not None:
             return self._engine
+        if self.backend == "vllm":
+            return shared_vllm_engine(
+                self.model,
+                revision=self.revision,
+                dtype=self.dtype,
+                batch_size=self.batch_size,
+                max_new_tokens=self.max_new_tokens,
+            )
         return shared_engine(
             self.model,
             revision=self.revision,

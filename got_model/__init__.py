@@ -21,6 +21,7 @@ from .repetition import Repetition, RepetitionGuard
 from .results import FinishReason, GenerationStats, OCRResult
 from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
 from .transformers_backend import GenerationSettings, GOTEngine
+from .vllm_backend import VLLMEngine, VLLMSettings
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,8 @@ __all__ = [
     "Repetition",
     "RepetitionGuard",
     "ResultCache",
+    "VLLMEngine",
+    "VLLMSettings",
     "__version__",
     "default_cache_path",
     "to_markdown",

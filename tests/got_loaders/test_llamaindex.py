@@ -288,6 +288,22 @@ def test_settings_round_trip_through_json_and_pickle() -> None:
     assert copy.engine is shared_engine("org/got-finetune", device="cpu")
 
 
+def test_the_vllm_backend_is_a_setting_that_survives_json_and_pickle() -> None:
+    from got_model import VLLMEngine
+
+    reader = GOTReader(model="org/got-finetune", backend="vllm", dtype="float16", batch_size=32)
+    again = pickle.loads(pickle.dumps(GOTReader.from_json(reader.to_json())))
+    engine = again.engine
+    assert isinstance(engine, VLLMEngine)
+    assert engine is reader.engine  # one per process for these settings
+    assert not engine.is_loaded  # nothing starts before the first page
+    assert (engine.model_id, engine.load_settings.dtype) == ("org/got-finetune", "float16")
+    assert (engine.settings.batch_size, engine.settings.max_new_tokens) == (32, 4096)
+    assert GOTReader(model="org/got-finetune").engine is not engine
+    with pytest.raises(ValueError, match="backend"):
+        GOTReader(backend="tensorrt")
+
+
 def test_a_long_pdf_title_does_not_break_a_splitter(tmp_path: Path) -> None:
     path = tmp_path / "titled.pdf"
     path.write_bytes(make_pdf(0, 1, metadata={"title": "A very long title " * 40}))
