@@ -158,6 +158,8 @@ class GOTEngine(OCREngine):
         load, generation = self.load_settings, self.generation_settings
         guard = generation.repetition_guard
         identity = super().cache_identity()
+        if type(self) is GOTEngine:  # its name before the backends had modules of their own:
+            identity["engine"] = "got_model.engine.GOTEngine"  # results cached then still hit
         if os.path.isdir(load.model):  # one key for ./ckpt, ckpt/ and /abs/ckpt
             identity["model"] = os.path.realpath(load.model)
         return {

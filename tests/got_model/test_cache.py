@@ -678,3 +678,17 @@ def test_a_palette_is_part_of_the_pixels() -> None:
     white.putpalette([255, 255, 255] * 256)
     assert image_digest(black) != image_digest(white)
     assert image_digest(black) == image_digest(black.convert("RGB"))
+
+
+def test_the_transformers_engine_keeps_the_cache_identity_it_had_before_the_backends_split(
+    tiny_checkpoint: str,
+) -> None:
+    # Results cached when GOTEngine lived in got_model.engine must still be found.
+    from got_model import GOTEngine
+
+    assert GOTEngine(tiny_checkpoint).cache_identity()["engine"] == "got_model.engine.GOTEngine"
+
+    class Custom(GOTEngine):
+        pass
+
+    assert Custom(tiny_checkpoint).cache_identity()["engine"].endswith("Custom")
