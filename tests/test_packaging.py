@@ -39,12 +39,15 @@ def test_wheel_contents_and_clean_install(tmp_path: Path) -> None:
     metadata = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "License-Expression: AGPL-3.0-or-later" in text
-    for extra in ("langchain", "llamaindex", "unstructured", "all", "dev"):
+    for extra in ("langchain", "llamaindex", "unstructured", "all", "dev", "vllm"):
         assert f"Provides-Extra: {extra}" in text
     assert any(name.endswith("licenses/LICENSE") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "got-ocr = got_loaders.cli:main" in scripts
+    # vLLM finds the GOT processor's missing piece through this entry point, in each process.
+    assert "[vllm.general_plugins]\ngot_ocr2 = got_model.vllm_plugin:register" in scripts
+    assert "got_model/vllm_backend.py" in names
 
     # A clean environment with only the wheel and Pillow: the public names import without
     # torch, transformers or any framework.
