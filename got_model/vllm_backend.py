@@ -332,13 +332,67 @@ class _Input:
 
 class _Inputs:
     """Writes each request's prompt as GOT's processor would and brings its images to GOT's
-    input size, with the processor's own resize and tiling."""
+    input size, with the processor's own resize and tiling.
+
+    With GOT's PIL image processor, pages are resized ahead (Pillow, as the processor does), so
+    vLLM's processor, on the driver thread, only normalises them. With its torchvision
+    processor (transformers' default where torchvision is installed, as with vLLM's GPU
+    wheels), pages go as they are and vLLM's processor resizes them; multi-crop tiles are cut
+    by that processor's own ``crop_image_to_patches`` either way. ``check`` compares the
+    result with the processor's on probe images and stops resizing ahead where they differ.
+    """
 
     def __init__(self, processor: Any) -> None:
         images = processor.image_processor
         self.processor = processor
         self.size = (int(images.size["width"]), int(images.size["height"]))
         self.resample = images.resample
+        self.torch_backend = any(
+            kind.__name__ in ("TorchvisionBackend", "BaseImageProcessorFast")
+            for kind in type(images).__mro__
+        )
+        self.resize_ahead = not self.torch_backend
+
+    def check(self) -> None:
+        """Compare pixels with GOT's processor on probe images: resizing ahead stops if they
+        differ; tiles that differ are logged (multi-crop then reads a hair differently from
+        ``GOTEngine``)."""
+        import numpy as np
+        from PIL import Image
+
+        generator = np.random.default_rng(0)
+        page = Image.fromarray(generator.integers(0, 256, (53, 37, 3), dtype=np.uint8))
+        wide = Image.fromarray(generator.integers(0, 256, (40, 150, 3), dtype=np.uint8))
+        crop = OCRTask(crop_to_patches=True, max_patches=6)
+        try:
+            if self.resize_ahead and not self._agrees(OCRRequest((page,))):
+                logger.info("vLLM backend: GOT's processor resizes the pages itself.")
+                self.resize_ahead = False
+            if not self._agrees(OCRRequest((wide,), crop)):
+                logger.warning(
+                    "vLLM backend: multi-crop tiles differ from GOT's processor's here; "
+                    "multi-crop results may differ slightly from GOTEngine's."
+                )
+        except Exception as exc:  # an image processor of another kind: send pages as they are
+            logger.warning(
+                "vLLM backend: cannot check GOT's processor: %s: %s", type(exc).__name__, exc
+            )
+            self.resize_ahead = False
+
+    def _agrees(self, request: OCRRequest) -> bool:
+        import torch
+
+        task = request.task
+        images = self.processor.image_processor
+        expected = self.processor(
+            images=request.images[0],
+            crop_to_patches=task.crop_to_patches,
+            max_patches=task.max_patches,
+            num_image_tokens=1,
+            return_tensors="pt",
+        )["pixel_values"]
+        got = images(list(self.build(request).images), return_tensors="pt")["pixel_values"]
+        return bool(got.shape == expected.shape and torch.equal(got, expected))
 
     def build(self, request: OCRRequest) -> _Input:
         """``request`` (its pages RGB) as vLLM's input."""
@@ -376,7 +430,7 @@ class _Inputs:
         )
 
     def _resized(self, image: Image.Image) -> Image.Image:
-        if image.size == self.size:
+        if not self.resize_ahead or image.size == self.size:
             return image
         return image.resize(self.size, resample=self.resample)
 
@@ -387,14 +441,25 @@ class _Inputs:
         from transformers.image_processing_utils import SizeDict
 
         width, height = self.size
-        tiles = self.processor.image_processor.crop_image_to_patches(
-            np.asarray(image),
-            min_patches=1,
-            max_patches=max_patches,
-            patch_size=SizeDict(height=height, width=width),
-            resample=self.resample,
-        )
-        return tuple(Image.fromarray(np.asarray(tile, dtype=np.uint8)) for tile in tiles)
+        options: dict[str, Any] = {
+            "min_patches": 1,
+            "max_patches": max_patches,
+            "patch_size": SizeDict(height=height, width=width),
+            "resample": self.resample,
+        }
+        crop = self.processor.image_processor.crop_image_to_patches
+        if not self.torch_backend:  # Pillow's: HWC arrays in, HWC 8-bit arrays out
+            tiles = crop(np.asarray(image), **options)
+            return tuple(Image.fromarray(np.asarray(tile, dtype=np.uint8)) for tile in tiles)
+        import torch
+
+        # torchvision's: a batch of CHW tensors in, (batch, tiles, C, H, W) out.
+        planes = torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))
+        tiles = crop(planes.unsqueeze(0), **options)[0]
+        if tiles.is_floating_point():
+            tiles = tiles.round().clamp(0, 255)
+        pixels = tiles.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        return tuple(Image.fromarray(np.ascontiguousarray(tile)) for tile in pixels)
 
 
 def _input_error(index: int, task: OCRTask, exc: Exception) -> Exception:
@@ -453,7 +518,9 @@ class _Driver:
     @classmethod
     def start(cls, owner: VLLMEngine) -> _Driver:
         processor, path = _load_processor(owner.load_settings)
-        owner._inputs = _Inputs(processor)
+        inputs = _Inputs(processor)
+        inputs.check()
+        owner._inputs = inputs
         engine = _start_vllm(owner.load_settings, owner.settings, path, processor)
         tokenizer = processor.tokenizer
         end_token_id = int(tokenizer.convert_tokens_to_ids(processor.message_end_token))

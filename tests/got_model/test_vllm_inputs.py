@@ -74,3 +74,26 @@ def test_pages_are_resized_ahead_to_the_processors_size(processor) -> None:
     assert [image.size for image in built.images] == [(64, 64)]
     assert built.prompt.endswith("<|im_start|>assistant\n")
     assert "\n OCR: <|im_end|>" in built.prompt
+
+
+def test_the_check_keeps_resizing_ahead_only_while_it_gives_the_processors_pixels(
+    processor, tiny_engine
+) -> None:
+    inputs = _Inputs(processor)
+    inputs.check()
+    assert inputs.resize_ahead  # Pillow's processor: resizing ahead is exact
+
+    # A resize of another kind than the processor's: the check notices and stops it.
+    from PIL import Image as PILImage
+
+    inputs = _Inputs(processor)
+    inputs.resample = PILImage.Resampling.NEAREST
+    inputs.check()
+    assert not inputs.resize_ahead
+    request = OCRRequest((noise_image(5, (80, 60)),), FORMATTED)
+    built = inputs.build(request)
+    assert built.images == request.images  # sent as they are: vLLM's processor resizes them
+    per_patch = image_tokens_per_patch(tiny_engine._model.config)
+    expected = encode_request(processor, request, per_patch)["pixel_values"]
+    pixels = processor.image_processor(list(built.images), return_tensors="pt")["pixel_values"]
+    assert torch.equal(pixels, expected)
