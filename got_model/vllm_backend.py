@@ -20,6 +20,7 @@ request: vLLM then counts one 256-token patch per image, whatever each request's
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import logging
@@ -167,8 +168,10 @@ class VLLMEngine(OCREngine):
 
     @property
     def pages_in_flight(self) -> int:
-        """Twice ``max_num_seqs``: vLLM always has the next pages preprocessed and waiting."""
-        return 2 * self.settings.max_num_seqs
+        """``max_num_seqs`` and a batch more: while vLLM decodes its fullest, the next pages
+        are already waiting. Each page waiting holds its images (3 MB at 1024x1024; a
+        multi-crop page one per tile): lower ``max_num_seqs`` if host memory is short."""
+        return self.settings.max_num_seqs + self.settings.batch_size
 
     def cache_identity(self) -> dict[str, Any]:
         """As ``GOTEngine``'s: the model, its revision and weight files, the dtype and the
@@ -204,8 +207,9 @@ class VLLMEngine(OCREngine):
 
     @property
     def is_loaded(self) -> bool:
-        """True once vLLM's engine is running."""
-        return self._driver is not None
+        """True while vLLM's engine is running."""
+        driver = self._driver
+        return driver is not None and driver.dead is None
 
     def load(self) -> None:
         """Start vLLM now instead of on first use. Safe to call twice."""
@@ -214,10 +218,10 @@ class VLLMEngine(OCREngine):
     def unload(self) -> None:
         """Stop vLLM and free its memory; the next call starts it again. Pending requests
         fail with ``GOTError``."""
-        with self._load_lock:
+        with self._load_lock:  # held until vLLM is gone: a new start waits for its memory
             driver, self._driver = self._driver, None
-        if driver is not None:
-            driver.stop()
+            if driver is not None:
+                driver.stop()
 
     def prepare(self, request: OCRRequest) -> OCRRequest:
         """The request with its pages converted to RGB and resized (multi-crop: cut into
@@ -271,7 +275,12 @@ class VLLMEngine(OCREngine):
         return driver.submit(work)
 
     def _started(self) -> _Driver:
+        """The running driver; a new one (a new vLLM) if there is none or its vLLM died."""
         with self._load_lock:
+            if self._driver is not None and self._driver.dead is not None:
+                logger.warning("vLLM's engine had stopped: starting it again.")
+                self._driver.stop()
+                self._driver = None
             if self._driver is None:
                 self._driver = _Driver.start(self)
             return self._driver
@@ -492,6 +501,7 @@ class _Running:
     index: int
     task: OCRTask
     started: float
+    images: int = 1
     tokens: list[int] = field(default_factory=list)
     next_check: int = 0
 
@@ -507,6 +517,14 @@ class _Driver:
         self.end_token_id = end_token_id
         self.guard = owner.settings.repetition_guard
         self.inbox: queue.Queue[_Job | None] = queue.Queue()
+        self.closing = threading.Lock()  # submit's check-and-queue against the driver's end
+        self.closed = False
+        self.backlog: collections.deque[tuple[_Job, int, _Input]] = collections.deque()
+        # Images inside vLLM at most (beyond one request): its processor holds each as float32
+        # (12 MB at 1024x1024) until the encoder has read it.
+        settings = owner.settings
+        self.most_images = settings.max_num_seqs + max(8, settings.max_num_seqs // 4)
+        self.images_in_vllm = 0
         self.running: dict[str, _Running] = {}
         self.jobs: list[_Job] = []
         self.ids = itertools.count()
@@ -531,22 +549,25 @@ class _Driver:
     def submit(self, work: list[_Input | Exception]) -> Future[list[OCRResult | Exception]]:
         future: Future[list[OCRResult | Exception]] = Future()
         job = _Job(future, [*work], sum(isinstance(item, _Input) for item in work))
-        if self.dead is not None:
-            future.set_exception(_dead(self.dead))
-        elif job.left == 0:
+        if job.left == 0:
             future.set_result(list(work))  # type: ignore[arg-type]  # only errors
-        else:
-            self.inbox.put(job)
+            return future
+        with self.closing:
+            if not self.closed:
+                self.inbox.put(job)
+                return future
+        future.set_exception(_dead(self.dead))
         return future
 
     def stop(self) -> None:
         self.inbox.put(None)
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
 
     def _run(self) -> None:
         try:
             while True:
-                idle = not self.running
+                idle = not self.running and not self.backlog
                 try:
                     job = self.inbox.get(block=idle)
                 except queue.Empty:
@@ -555,25 +576,44 @@ class _Driver:
                     if job is None:
                         break
                 if job is not None:
-                    self._add(job)
+                    self._take(job)
                     continue  # take every waiting submission before the next step
                 self._abort_cancelled()
+                self._feed()
                 if self.running:
                     self._step()
         except BaseException as exc:  # vLLM's engine died: every page waiting fails
             self.dead = exc
             logger.error("vLLM's engine stopped: %s: %s", type(exc).__name__, exc)
         finally:
+            with self.closing:
+                self.closed = True
             self._fail_all(self.dead)
             _shutdown(self.engine)
 
-    def _add(self, job: _Job) -> None:
+    def _take(self, job: _Job) -> None:
+        """Queue ``job``'s requests; vLLM gets them as it has room (``_feed``)."""
+        if job.future.cancelled():
+            return
         self.jobs.append(job)
-        now = time.perf_counter()
         if self.busy_since is None:
-            self.busy_since = now
+            self.busy_since = time.perf_counter()
         for index, item in enumerate(job.results):
-            if not isinstance(item, _Input):
+            if isinstance(item, _Input):
+                self.backlog.append((job, index, item))
+
+    def _feed(self) -> None:
+        """Hand vLLM the next requests while it holds fewer than ``most_images`` images (and
+        always one, when it holds none)."""
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        while self.backlog:
+            job, index, item = self.backlog[0]
+            count = len(item.images)
+            if self.running and self.images_in_vllm + count > self.most_images:
+                return
+            self.backlog.popleft()
+            if job.future.cancelled():
                 continue
             request_id = str(next(self.ids))
             started = time.perf_counter()
@@ -583,13 +623,17 @@ class _Driver:
                     {"prompt": item.prompt, "multi_modal_data": {"image": list(item.images)}},
                     self.params,
                 )
+            except EngineDeadError:
+                raise  # no page can succeed now: the driver's end fails them all
             except Exception as exc:  # vLLM's processor refused this one: it alone fails
                 self._finish(job, index, _input_error(index, item.task, exc))
             else:
                 job.request_ids.add(request_id)
-                self.running[request_id] = _Running(job, index, item.task, started)
+                state = _Running(job, index, item.task, started, images=count)
                 if self.guard is not None:
-                    self.running[request_id].next_check = self.guard.min_span
+                    state.next_check = self.guard.min_span
+                self.running[request_id] = state
+                self.images_in_vllm += count
             self.owner._count(GenerationStats(), time.perf_counter() - started)
 
     def _step(self) -> None:
@@ -599,7 +643,15 @@ class _Driver:
                 continue  # aborted
             completion = output.outputs[0]
             state.tokens.extend(completion.token_ids)
-            if output.finished:
+            if output.finished and completion.finish_reason in ("abort", "error"):
+                # vLLM ended it itself (an internal, request-level failure): this page fails.
+                self._drop(output.request_id)
+                error = GOTError(
+                    f"vLLM ended the request with {completion.finish_reason!r} after "
+                    f"{len(state.tokens)} tokens."
+                )
+                self._finish(state.job, state.index, error)
+            elif output.finished:
                 self._done(output.request_id, state, None)
             elif self.guard is not None and len(state.tokens) >= state.next_check:
                 state.next_check = len(state.tokens) + self.guard.check_every
@@ -611,8 +663,7 @@ class _Driver:
     def _done(self, request_id: str, state: _Running, loop: Repetition | None) -> None:
         from .generation import finish_row
 
-        del self.running[request_id]
-        state.job.request_ids.discard(request_id)
+        self._drop(request_id)
         row = finish_row(self.tokenizer, state.tokens, self.end_token_id, loop, self.guard)
         result = OCRResult(
             text=row.text,
@@ -623,6 +674,12 @@ class _Driver:
             repeated_tokens_cut=row.repeated_tokens_cut,
         )
         self._finish(state.job, state.index, result)
+
+    def _drop(self, request_id: str) -> None:
+        """Forget a request that has left vLLM."""
+        state = self.running.pop(request_id)
+        state.job.request_ids.discard(request_id)
+        self.images_in_vllm -= state.images
 
     def _finish(self, job: _Job, index: int, result: OCRResult | Exception) -> None:
         job.results[index] = result
@@ -654,7 +711,7 @@ class _Driver:
             if ids:
                 self.engine.abort_request(ids)
             for request_id in ids:
-                self.running.pop(request_id, None)
+                self._drop(request_id)
             self.jobs.remove(job)
 
     def _fail_all(self, cause: BaseException | None) -> None:
@@ -664,6 +721,7 @@ class _Driver:
                 job.future.set_exception(error)
         self.jobs.clear()
         self.running.clear()
+        self.backlog.clear()
         while True:
             try:
                 waiting = self.inbox.get_nowait()
@@ -699,7 +757,10 @@ def _sampling_params(max_new_tokens: int, end_token_id: int) -> Any:
     return SamplingParams(
         temperature=0.0,  # greedy, as GOTEngine
         max_tokens=max_new_tokens,
+        # <|im_end|> alone ends an output, as in GOTEngine: not the tokenizer's or the
+        # checkpoint's generation config's end-of-sequence tokens, which vLLM adds otherwise.
         stop_token_ids=[end_token_id],
+        ignore_eos=True,
         skip_special_tokens=True,
         detokenize=False,  # the text is decoded once, at the end, as GOTEngine does
         output_kind=RequestOutputKind.DELTA,
