@@ -322,8 +322,13 @@ class PagePipeline:
                     yield from self._flush(waiting, cache, report)
                 else:
                     in_flight.append(self._submit(waiting))
+                    # Wait for the oldest while too many pages to read, or too many pages in
+                    # all (cached ones behind a window that decodes), are held.
                     while in_flight and (
-                        must_stop or in_flight[0].done() or _pages(in_flight) > limit
+                        must_stop
+                        or in_flight[0].done()
+                        or _pages(in_flight) > limit
+                        or _items(in_flight) > limit + most_waiting
                     ):
                         yield from self._flush(in_flight[0].items, cache, report, in_flight[0])
                         in_flight.popleft()
@@ -405,9 +410,14 @@ class PagePipeline:
         """Hand the uncached pages among ``items`` to the engine, in batches, and return at
         once (``OCREngine.submit_each``)."""
         todo = [item for item in items if isinstance(item, _Rendered) and not item.ready]
-        batches = _batches(todo, self.batch_size)
-        futures = [self.engine.submit_each(self._requests(batch)) for batch in batches]
-        return _Window(list(items), batches, futures)
+        submitted = _Window(list(items), _batches(todo, self.batch_size))
+        try:
+            for batch in submitted.batches:
+                submitted.futures.append(self.engine.submit_each(self._requests(batch)))
+        except BaseException:
+            submitted.cancel()
+            raise
+        return submitted
 
     def _flush(
         self,
@@ -531,6 +541,10 @@ class _Window:
 
 def _pages(windows: Iterable[_Window]) -> int:
     return sum(window.pages for window in windows)
+
+
+def _items(windows: Iterable[_Window]) -> int:
+    return sum(len(window.items) for window in windows)
 
 
 class _RunCache:

@@ -124,3 +124,32 @@ def test_stopping_early_cancels_what_is_still_running() -> None:
     results.close()
     threading.Event().wait(0.2)  # the engine's threads see the cancellations
     assert engine.cancelled >= 1
+
+
+def test_cached_pages_behind_a_window_that_decodes_are_bounded(tmp_path) -> None:
+    from got_model import ResultCache
+
+    cached = [make_pdf(document, 15) for document in (1, 2, 3)]
+    cache = ResultCache(tmp_path / "cache.sqlite")
+    list(PagePipeline(FakeEngine(), FORMATTED, batch_size=4, cache=cache).run(cached))
+    engine = BackgroundEngine(in_flight=4, delay=0.3)  # the one page to read decodes slowly
+    engine.cache_identity = FakeEngine().cache_identity  # type: ignore[method-assign]
+    pipeline = PagePipeline(engine, FORMATTED, batch_size=4, cache=cache, prefetch=4)
+    submitted, yielded, held = [0], [0], [0]
+    real_submit = pipeline._submit
+
+    def counting(items):  # type: ignore[no-untyped-def]
+        submitted[0] += len(items)
+        held[0] = max(held[0], submitted[0] - yielded[0])
+        return real_submit(items)
+
+    pipeline._submit = counting  # type: ignore[method-assign]
+    results = []
+    for result in pipeline.run([make_pdf(0, 1), *cached]):
+        results.append(result)
+        yielded[0] += 1
+    assert order(results) == [(0, 0)] + [(d, p) for d in (1, 2, 3) for p in range(15)]
+    assert sum(r.cached for r in results) == 45
+    # 45 cached pages come in while the first decodes; the pipeline holds at most
+    # pages_in_flight + a window + the prefetch (4 + 4 + 4) of them, and one window more.
+    assert held[0] <= 16
