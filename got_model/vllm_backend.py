@@ -691,7 +691,7 @@ class _Driver:
         done = [item for item in results if isinstance(item, OCRResult)]
         now = time.perf_counter()
         busy = now - (self.busy_since or now)
-        self.busy_since = now if self.running else None
+        self.busy_since = now if self.running or self.backlog else None
         self.owner._count(
             GenerationStats(
                 batches=1,
