@@ -67,20 +67,21 @@ def generate_batch(
     pad_token_id: int,
     static_cache: bool = False,
     compile: bool = False,
+    encoder_batch_size: int | None = None,
 ) -> list[RowOutput]:
     """Greedy-generate every row of ``batch`` in one call and decode only the new tokens.
 
     ``static_cache`` preallocates the cache for ``max_new_tokens``; on CUDA, transformers then
-    compiles the decoding step, which only ``compile`` allows.
+    compiles the decoding step, which only ``compile`` allows. With ``encoder_batch_size``, the
+    vision encoder reads the batch's images that many at a time before decoding starts (see
+    ``embed_prompts``), instead of all at once inside ``generate``.
     """
     end_token_id = int(tokenizer.convert_tokens_to_ids(END_TOKEN))
     rows, prompt_width = batch["input_ids"].shape
     device = model.device
-    inputs = {
-        "input_ids": batch["input_ids"].to(device),
-        "attention_mask": batch["attention_mask"].to(device),
-        "pixel_values": batch["pixel_values"].to(device=device, dtype=model.dtype),
-    }
+    input_ids = batch["input_ids"].to(device)
+    pixel_values = batch["pixel_values"].to(device=device, dtype=model.dtype)
+    inputs: dict[str, Any] = {"attention_mask": batch["attention_mask"].to(device)}
     config = GenerationConfig(
         do_sample=False,
         num_beams=1,
@@ -93,6 +94,13 @@ def generate_batch(
     )
     stopper = _LoopStopper(repetition_guard, rows, end_token_id) if repetition_guard else None
     with torch.inference_mode():
+        if encoder_batch_size is None:
+            inputs.update(input_ids=input_ids, pixel_values=pixel_values)
+        else:  # the output is then the new tokens only
+            inputs["inputs_embeds"] = embed_prompts(
+                model, input_ids, pixel_values, encoder_batch_size
+            )
+            prompt_width = 0
         output = model.generate(
             **inputs,
             generation_config=config,
@@ -109,6 +117,32 @@ def generate_batch(
         )
         for row in range(rows)
     ]
+
+
+def embed_prompts(
+    model: Any, input_ids: torch.Tensor, pixel_values: torch.Tensor, encoder_batch_size: int
+) -> torch.Tensor:
+    """The prompts' input embeddings with each image's features in its ``<imgpad>`` places,
+    as GOT's forward builds them, the images encoded ``encoder_batch_size`` at a time: the
+    encoder's working memory is then that of a few images, whatever the batch size."""
+    features = []
+    for start in range(0, pixel_values.shape[0], encoder_batch_size):
+        encoded = model.get_image_features(
+            pixel_values=pixel_values[start : start + encoder_batch_size]
+        )
+        features.append(getattr(encoded, "pooler_output", encoded))  # older releases: a tensor
+    embeds = model.get_input_embeddings()(input_ids)
+    image_token = getattr(model.config, "image_token_id", None)
+    if image_token is None:
+        image_token = model.config.image_token_index
+    places = (input_ids == image_token).unsqueeze(-1).expand_as(embeds)
+    image_features = torch.cat(features).to(embeds.device, embeds.dtype)
+    if int(places.sum()) != image_features.numel():
+        raise ValueError(
+            f"{int(places.sum()) // embeds.shape[-1]} image tokens in the prompts but "
+            f"{image_features.shape[0] * image_features.shape[1]} image features."
+        )
+    return embeds.masked_scatter(places, image_features)
 
 
 def finish_row(

@@ -24,8 +24,10 @@ class LoadSettings:
         device: ``"auto"`` (CUDA, then MPS, then CPU), or any torch device string.
         dtype: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), or a torch dtype or its name.
         attn_implementation: the decoder's attention, e.g. ``"sdpa"``, ``"eager"`` or
-            ``"flash_attention_2"``; ``None`` lets transformers choose (SDPA). GOT's vision
-            encoder has one implementation of its own and keeps it.
+            ``"flash_attention_2"``; ``None`` lets transformers choose (SDPA).
+        vision_attention: the vision encoder's: ``"sdpa"`` (``got_model.vision_attention``:
+            the same attention a band of queries at a time, a fraction of the memory) or
+            ``"eager"`` (transformers' own, which holds every page's full score matrix).
     """
 
     model: str = DEFAULT_MODEL_ID
@@ -35,6 +37,13 @@ class LoadSettings:
     device: str = "auto"
     dtype: Any = "auto"
     attn_implementation: str | None = None
+    vision_attention: str = "sdpa"
+
+    def __post_init__(self) -> None:
+        if self.vision_attention not in ("sdpa", "eager"):
+            raise ValueError(
+                f'vision_attention must be "sdpa" or "eager", got {self.vision_attention!r}.'
+            )
 
     def offline(self) -> bool:
         """True when no network access may be attempted."""
@@ -88,6 +97,10 @@ def load_model_and_processor(settings: LoadSettings) -> tuple[Any, Any]:
         ) from exc
     model.to(device)
     model.eval()
+    if settings.vision_attention == "sdpa":
+        from .vision_attention import use_sdpa_vision_attention
+
+        use_sdpa_vision_attention(model)
     return model, processor
 
 

@@ -49,8 +49,12 @@ class GenerationSettings:
             (transformers' ``cache_implementation="static"``) instead of growing it.
         compile: ``torch.compile`` the decoding step, with a static cache (CUDA only; the
             first batch of each size compiles, which takes a while).
+        encoder_batch_size: the vision encoder reads a batch's images this many at a time
+            before decoding starts, so a large batch does not need every page's encoder
+            memory at once; ``None``: all at once, inside ``generate``.
 
-    ``batch_size``, ``static_cache`` and ``compile`` change how fast outputs come, not what
+    ``batch_size``, ``static_cache``, ``compile`` and ``encoder_batch_size`` change how fast
+    (and in how much memory) outputs come, not what
     they say (beyond floating-point rounding), so the result cache ignores them.
     """
 
@@ -60,8 +64,13 @@ class GenerationSettings:
     no_repeat_ngram_size: int | None = None
     static_cache: bool = False
     compile: bool = False
+    encoder_batch_size: int | None = 8
 
     def __post_init__(self) -> None:
+        if self.encoder_batch_size is not None and self.encoder_batch_size < 1:
+            raise ValueError(
+                f"encoder_batch_size must be None or at least 1, got {self.encoder_batch_size}."
+            )
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
         if self.max_new_tokens < 1:
@@ -91,12 +100,14 @@ class GOTEngine(OCREngine):
         device: str = "auto",
         dtype: Any = "auto",
         attn_implementation: str | None = None,
+        vision_attention: str = "sdpa",
         batch_size: int = 8,
         max_new_tokens: int = GOT_MAX_NEW_TOKENS,
         repetition_guard: RepetitionGuard | None = RepetitionGuard(),  # noqa: B008  (frozen)
         no_repeat_ngram_size: int | None = None,
         static_cache: bool = False,
         compile: bool = False,
+        encoder_batch_size: int | None = 8,
     ) -> None:
         self.load_settings = LoadSettings(
             model=str(model),
@@ -106,6 +117,7 @@ class GOTEngine(OCREngine):
             device=device,
             dtype=dtype,
             attn_implementation=attn_implementation,
+            vision_attention=vision_attention,
         )
         self.generation_settings = GenerationSettings(
             batch_size=batch_size,
@@ -114,6 +126,7 @@ class GOTEngine(OCREngine):
             no_repeat_ngram_size=no_repeat_ngram_size,
             static_cache=static_cache,
             compile=compile,
+            encoder_batch_size=encoder_batch_size,
         )
         self._model: Any = None
         self._processor: Any = None
@@ -375,6 +388,7 @@ class GOTEngine(OCREngine):
             pad_token_id=int(pad_token_id),
             static_cache=settings.static_cache or settings.compile,
             compile=settings.compile,
+            encoder_batch_size=settings.encoder_batch_size,
         )
         seconds = time.perf_counter() - started
         self._stats.add(rows, seconds)

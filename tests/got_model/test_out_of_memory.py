@@ -50,7 +50,10 @@ class MemoryLimit:
 
 @pytest.fixture
 def engine(tiny_checkpoint: str) -> Iterator[GOTEngine]:
-    engine = GOTEngine(tiny_checkpoint, device="cpu", max_new_tokens=6, batch_size=8)
+    # Its stand-in for generate reads the batch from input_ids and pixel_values.
+    engine = GOTEngine(
+        tiny_checkpoint, device="cpu", max_new_tokens=6, batch_size=8, encoder_batch_size=None
+    )
     engine.load()
     yield engine
     engine.unload()
