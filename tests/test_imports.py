@@ -124,7 +124,7 @@ def test_star_import_and_dir_load_no_framework() -> None:
 
 def test_importing_the_unstructured_adapter_opens_no_connection_when_opted_out() -> None:
     # Unstructured itself pings its analytics server on import unless DO_NOT_TRACK or
-    # SCARF_NO_ANALYTICS is set (see the README); nothing of ours may reach the network.
+    # SCARF_NO_ANALYTICS is set (see docs/unstructured.md); nothing of ours may reach the network.
     code = (
         "import socket\n"
         "def refuse(*args, **kwargs):\n"
