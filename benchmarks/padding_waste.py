@@ -152,8 +152,8 @@ def main() -> None:
 
 def page_pixels(engine: GOTEngine, paths: list[Path]) -> list[torch.Tensor]:
     """Each page's pixel values, as the engine will see them in ``generate``."""
-    from got_loaders.documents import SourceDocument
-    from got_loaders.pages import open_document
+    from got_loaders.sources import open_document
+    from got_loaders.sources.documents import SourceDocument
 
     encoder = engine._loaded()[2]  # the fast path computes exactly the processor's pixels
     assert encoder is not None

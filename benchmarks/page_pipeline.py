@@ -161,8 +161,8 @@ def overhead(path: Path, pages: int, repeat: int) -> None:
 
 def preprocessing(path: Path, repeat: int, count: int = 20) -> None:
     """GOT's preprocessing of one rendered page: the processor as it is, and the fast path."""
-    from got_loaders.documents import SourceDocument
-    from got_loaders.pages import open_document
+    from got_loaders.sources import open_document
+    from got_loaders.sources.documents import SourceDocument
     from got_model import FORMATTED
     from got_model.inputs import PixelEncoder, encode_request
 

@@ -504,9 +504,9 @@ def seed_inputs() -> list[PageInput]:
 def check_pages(page_input: PageInput) -> str:
     """bytes -> SourceDocument -> open_document -> every page rendered (or read from its text
     layer), or a GOTError."""
-    from got_loaders.documents import SourceDocument
-    from got_loaders.pages import open_document
-    from got_loaders.text_layer import Route, Strategy
+    from got_loaders.sources import open_document
+    from got_loaders.sources.documents import SourceDocument
+    from got_loaders.sources.text_layer import Route, Strategy
     from got_model.errors import GOTError
     from got_model.tasks import PLAIN, OCRTask
 
@@ -545,7 +545,7 @@ def check_pages(page_input: PageInput) -> str:
 
 
 def _check_text_layer(page: Any) -> None:
-    from got_loaders.text_layer import TextLayer
+    from got_loaders.sources.text_layer import TextLayer
 
     layer = page.text_layer
     if page.image is not None or not isinstance(layer, TextLayer):
@@ -562,7 +562,7 @@ def _check_text_layer(page: Any) -> None:
 def _check_page_image(image: Any, task: Any) -> None:
     from PIL import Image
 
-    from got_loaders.pages import GOT_PATCH_SIZE
+    from got_loaders.sources.pages import GOT_PATCH_SIZE
 
     if not isinstance(image, Image.Image):
         raise UnexpectedOutput(f"a page is a {type(image).__name__}, not a PIL image")
@@ -583,9 +583,9 @@ def page_reproducer(page_input: PageInput) -> Reproducer:
         data=data,
         suffix=".pdf" if b"%PDF-" in data[:1024] else ".bin",
         code=(
-            "from got_loaders.documents import SourceDocument\n"
-            "from got_loaders.pages import open_document\n"
-            "from got_loaders.text_layer import Strategy\n"
+            "from got_loaders.sources.documents import SourceDocument\n"
+            "from got_loaders.sources import open_document\n"
+            "from got_loaders.sources.text_layer import Strategy\n"
             "from got_model.tasks import PLAIN, OCRTask\n\n"
             f"task = {page_input.task_code()}\n"
             "document = SourceDocument.from_input(DATA)\n"
@@ -630,7 +630,7 @@ def selection_inputs() -> st.SearchStrategy[tuple[Any, int]]:
 
 def check_selection(value: tuple[Any, int]) -> str:
     """``PageSelection.parse``: a selection, None for None, or InvalidPagesError."""
-    from got_loaders.selection import PageSelection
+    from got_loaders.sources.selection import PageSelection
     from got_model.errors import GOTError
 
     pages, total_pages = value
@@ -746,7 +746,7 @@ def task_inputs() -> st.SearchStrategy[TaskInput]:
 
 def check_task(value: TaskInput) -> str:
     """``OCRTask(...)``: a task or InvalidTaskError; then a task's sizes and box checks."""
-    from got_loaders.pages import GOT_PATCH_SIZE, render_size
+    from got_loaders.sources.pages import GOT_PATCH_SIZE, render_size
     from got_model.errors import GOTError
     from got_model.tasks import OCRTask
 
@@ -793,7 +793,7 @@ def _selection_reproducer(value: tuple[Any, int]) -> Reproducer:
         data=literal.encode(),
         suffix=".txt",
         code=(
-            "from got_loaders.selection import PageSelection\n\n"
+            "from got_loaders.sources.selection import PageSelection\n\n"
             "pages, total = eval(DATA.decode())\n"
             "selection = PageSelection.parse(pages)\n"
             "if selection is not None:\n"
@@ -813,7 +813,7 @@ def _task_reproducer(value: TaskInput) -> Reproducer:
         data=literal.encode(),
         suffix=".txt",
         code=(
-            "from got_loaders.pages import render_size\n"
+            "from got_loaders.sources.pages import render_size\n"
             "from got_model.tasks import OCRTask, OutputFormat, RegionColor\n\n"
             "task = eval('OCRTask(' + DATA.decode() + ')')\n"
             f"task.check_box_fits(*{value.image_size!r})\n"

@@ -20,7 +20,6 @@ from got_model import (
 )
 
 from .content import PageContent
-from .documents import DocumentInput, SourceDocument
 from .engines import default_engine, shared_engine
 from .errors import (
     DocumentError,
@@ -32,10 +31,11 @@ from .errors import (
     UnsupportedFormatError,
 )
 from .extras import import_extra
-from .pages import DocumentInfo, DocumentKind, Page
 from .pipeline import DocumentSkippedWarning, OnError, PagePipeline, PageResult, RecognitionError
-from .selection import PageSelection
-from .text_layer import PageRoute, Route, RouteReason, Strategy
+from .sources.documents import DocumentInput, SourceDocument
+from .sources.pages import DocumentInfo, DocumentKind, Page
+from .sources.selection import PageSelection
+from .sources.text_layer import PageRoute, Route, RouteReason, Strategy
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports them on use
     from .langchain import GOTImageBlobParser as GOTImageBlobParser

@@ -46,10 +46,10 @@ from .conversion import (
 from .engines import engine_batch_size, shared_engine
 from .errors import InvalidPagesError
 from .extras import import_extra
-from .pages import DEFAULT_MAX_PIXELS, let_pillow_open
 from .pipeline import DEFAULT_BATCH_SIZE, OnError, PagePipeline
-from .selection import PageSelection
-from .text_layer import Strategy
+from .sources.pages import DEFAULT_MAX_PIXELS, let_pillow_open
+from .sources.selection import PageSelection
+from .sources.text_layer import Strategy
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -8,9 +8,9 @@ from enum import Enum
 from got_model.results import FinishReason, OCRResult
 from got_model.tasks import FORMATTED, PLAIN, OCRTask
 
-from .pages import DocumentInfo, MetadataValue
 from .pipeline import PageResult
-from .text_layer import Route
+from .sources.pages import DocumentInfo, MetadataValue
+from .sources.text_layer import Route
 
 DEFAULT_PAGES_DELIMITER = "\n\f"  # LangChain's PDF loaders join pages with this
 

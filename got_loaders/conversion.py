@@ -20,11 +20,11 @@ from typing import IO, TYPE_CHECKING
 from got_model.tasks import OCRTask
 
 from .content import PageContent, page_metadata, page_text
-from .documents import SourceDocument
 from .errors import DocumentError
-from .pages import open_document
 from .pipeline import PagePipeline, PageResult
-from .selection import PageSelection
+from .sources.dispatch import open_document
+from .sources.documents import SourceDocument
+from .sources.selection import PageSelection
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -31,14 +31,14 @@ from .content import (
     resolve_task,
     route_metadata,
 )
-from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS
 from .pipeline import OnError, PagePipeline, PageResult, SkippedPages, by_document
-from .selection import PagesArgument, PageSelection
-from .text_layer import Strategy
+from .sources.documents import DocumentInput, SourceDocument
+from .sources.pages import DEFAULT_MAX_PIXELS
+from .sources.selection import PagesArgument, PageSelection
+from .sources.text_layer import Strategy
 
 import_extra("langchain_core", "got_loaders.langchain")
 

@@ -22,9 +22,9 @@ from got_model.tasks import OCRRequest, OCRTask
 from .content import PageContent, resolve_task, result_text
 from .engines import engine_or_default
 from .extras import import_extra
-from .images import prepare_image
 from .options import parse_option
 from .pipeline import OnError, logger, report_skipped
+from .sources.images import prepare_image
 
 import_extra("langchain_community", "GOTImageBlobParser")
 

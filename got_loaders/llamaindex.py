@@ -24,10 +24,8 @@ from .content import (
     page_text,
     route_metadata,
 )
-from .documents import DocumentInput, SourceDocument
 from .engines import engine_batch_size, engine_or_default, shared_engine, shared_vllm_engine
 from .extras import import_extra
-from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, MetadataValue
 from .pipeline import (
     DEFAULT_BATCH_SIZE,
     OnError,
@@ -36,8 +34,10 @@ from .pipeline import (
     SkippedPages,
     by_document,
 )
-from .selection import PageSelection
-from .text_layer import Strategy
+from .sources.documents import DocumentInput, SourceDocument
+from .sources.pages import DEFAULT_MAX_PIXELS, DocumentInfo, MetadataValue
+from .sources.selection import PageSelection
+from .sources.text_layer import Strategy
 
 import_extra("llama_index.core", "got_loaders.llamaindex")
 

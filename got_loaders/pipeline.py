@@ -29,12 +29,13 @@ from got_model.markdown import MarkdownOutput
 from got_model.results import OCRResult
 from got_model.tasks import OCRRequest, OCRTask
 
-from .documents import DocumentInput, SourceDocument
 from .errors import DocumentError, LimitExceededError
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, Page, open_document
-from .selection import PageSelection
-from .text_layer import PageRoute, Strategy, TextLayer
+from .sources.dispatch import open_document
+from .sources.documents import DocumentInput, SourceDocument
+from .sources.pages import DEFAULT_MAX_PIXELS, DocumentInfo, Page
+from .sources.selection import PageSelection
+from .sources.text_layer import PageRoute, Strategy, TextLayer
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -34,11 +34,9 @@ from .content import (
     resolve_task,
     result_text,
 )
-from .documents import SourceDocument
 from .errors import DocumentError
 from .extras import import_extra
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS, Page, let_pillow_open
 from .pipeline import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_SORT_BATCHES,
@@ -47,8 +45,10 @@ from .pipeline import (
     PageResult,
     render_document,
 )
-from .selection import PagesArgument, PageSelection
-from .text_layer import Strategy
+from .sources.documents import SourceDocument
+from .sources.pages import DEFAULT_MAX_PIXELS, Page, let_pillow_open
+from .sources.selection import PagesArgument, PageSelection
+from .sources.text_layer import Strategy
 
 if TYPE_CHECKING:
     from ray.data import Dataset

@@ -37,14 +37,14 @@ from got_model.markdown import (
 from got_model.tasks import OCRTask
 
 from .content import resolve_task
-from .documents import SourceDocument
 from .engines import engine_batch_size, engine_or_default
 from .extras import import_extra
 from .options import parse_option
-from .pages import DEFAULT_MAX_PIXELS, DocumentInfo, DocumentKind
 from .pipeline import OnError, PagePipeline
-from .selection import PagesArgument, PageSelection
-from .text_layer import Strategy
+from .sources.documents import SourceDocument
+from .sources.pages import DEFAULT_MAX_PIXELS, DocumentInfo, DocumentKind
+from .sources.selection import PagesArgument, PageSelection
+from .sources.text_layer import Strategy
 
 import_extra("unstructured", "got_loaders.unstructured")
 

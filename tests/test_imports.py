@@ -193,3 +193,38 @@ def test_submodules_map_to_their_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_installed_extra_imports() -> None:
     assert import_extra("json", "a test").dumps([]) == "[]"
+
+
+def test_the_page_sources_import_nothing_downstream_and_no_circle() -> None:
+    """got_loaders.sources is the first stage of file -> pages -> engine -> framework objects:
+    its modules import each other without a circle, and nothing of the pipeline, the engines,
+    the adapters or the command line."""
+    import ast
+    import graphlib
+    from pathlib import Path
+
+    import got_loaders.sources
+
+    folder = Path(got_loaders.sources.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        local: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level == 1:
+                    local.add(module)
+                else:
+                    assert node.level == 0, f"{path.name} imports from a parent package"
+                    if module.startswith("got_loaders"):
+                        allowed = module == "got_loaders.errors" or module.startswith(
+                            "got_loaders.sources"
+                        )
+                        assert allowed, f"{path.name} imports {module}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("got_loaders"), path.name
+        graph[path.stem] = local
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError on a circle
+    assert graph["pages"].isdisjoint({"pdf", "images", "dispatch"})

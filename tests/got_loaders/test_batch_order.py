@@ -32,9 +32,9 @@ def text_pdf(lines: Sequence[int], document: int = 0) -> bytes:
 
 
 def rendered(lines: int) -> Image.Image:
-    from got_loaders.documents import SourceDocument
-    from got_loaders.pages import open_document
-    from got_loaders.pdf import PdfSource  # noqa: F401  (renders as the pipeline does)
+    from got_loaders.sources import open_document
+    from got_loaders.sources.documents import SourceDocument
+    from got_loaders.sources.pdf import PdfSource  # noqa: F401  (renders as the pipeline does)
 
     with open_document(SourceDocument.from_input(text_pdf([lines])), FORMATTED) as source:
         return source.render(0).image

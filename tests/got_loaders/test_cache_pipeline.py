@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from got_loaders.pipeline import PagePipeline, PageResult
-from got_loaders.selection import PageSelection
+from got_loaders.sources.selection import PageSelection
 from got_model import FORMATTED, PLAIN, OCRRequest, OCRResult, OCRTask
 from got_model.cache import CacheError, ResultCache
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf, page_colour, read_colour

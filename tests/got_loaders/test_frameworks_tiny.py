@@ -7,9 +7,9 @@ from pathlib import Path
 
 from llama_index.core import SimpleDirectoryReader
 
-from got_loaders.documents import SourceDocument
 from got_loaders.llamaindex import GOTReader
-from got_loaders.pages import open_document
+from got_loaders.sources import open_document
+from got_loaders.sources.documents import SourceDocument
 from got_loaders.unstructured import partition_got
 from got_model import FORMATTED, GOTEngine, OCRResult
 from tests.conftest import noise_image

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from got_loaders.documents import SourceDocument
 from got_loaders.langchain import GOTImageLoader, GOTPDFLoader
-from got_loaders.pages import open_document
+from got_loaders.sources import open_document
+from got_loaders.sources.documents import SourceDocument
 from got_model import FORMATTED, GOTEngine
 from tests.conftest import noise_image
 from tests.got_loaders.samples import make_image

@@ -15,8 +15,8 @@ from got_loaders import cli
 from got_loaders.errors import DocumentError, LimitExceededError
 from got_loaders.langchain import GOTImageLoader, GOTPDFLoader
 from got_loaders.llamaindex import GOTReader
-from got_loaders.pages import DEFAULT_MAX_PIXELS
 from got_loaders.pipeline import DocumentSkippedWarning, PagePipeline
+from got_loaders.sources.pages import DEFAULT_MAX_PIXELS
 from got_loaders.unstructured import partition_got
 from got_model import FORMATTED, GOTError, ModelLoadError
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf, read_colour

@@ -11,7 +11,7 @@ import pytest
 
 from got_loaders.errors import DocumentError, PasswordError, UnsupportedFormatError
 from got_loaders.pipeline import DocumentSkippedWarning, PagePipeline, RecognitionError
-from got_loaders.selection import PageSelection
+from got_loaders.sources.selection import PageSelection
 from got_model import FORMATTED, ModelNotAvailableError
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf, read_colour
 
@@ -57,7 +57,7 @@ def test_raise_stops_at_the_bad_file_after_yielding_everything_before(engine: Fa
 
 
 def SourceNamed(data: bytes, name: str):  # type: ignore[no-untyped-def]
-    from got_loaders.documents import SourceDocument
+    from got_loaders.sources.documents import SourceDocument
 
     return SourceDocument.from_input(data, name=name)
 
@@ -116,7 +116,7 @@ def test_a_batch_that_fails_as_a_whole_is_read_page_by_page() -> None:
 def test_unexpected_exceptions_while_rendering_become_document_errors(
     engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from got_loaders import pdf as pdf_module
+    from got_loaders.sources import pdf as pdf_module
 
     original = pdf_module.PdfSource.render
 
@@ -165,7 +165,7 @@ def test_render_ahead_is_bounded(engine: FakeEngine, sort_window: int) -> None:
     """While the consumer holds the first page, the thread renders only the window being read
     and ``prefetch`` more."""
     rendered: list[int] = []
-    from got_loaders import pdf as pdf_module
+    from got_loaders.sources import pdf as pdf_module
 
     original = pdf_module.PdfSource.render
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from got_loaders.pages import render_size, tile_grid
+from got_loaders.sources.pages import render_size, tile_grid
 from got_model import OCRTask
 
 

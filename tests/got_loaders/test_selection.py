@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from got_loaders.errors import InvalidPagesError, PageSelectionError
-from got_loaders.selection import PageSelection
+from got_loaders.sources.selection import PageSelection
 
 
 def indices(pages: object, total: int = 10) -> list[int]:

@@ -9,7 +9,6 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from got_loaders.documents import SourceDocument
 from got_loaders.errors import (
     DocumentError,
     DocumentNotFoundError,
@@ -17,8 +16,10 @@ from got_loaders.errors import (
     PasswordError,
     UnsupportedFormatError,
 )
-from got_loaders.pages import DocumentKind, open_document, render_size, tile_grid
-from got_loaders.pdf import pdf_date, pdf_metadata
+from got_loaders.sources import open_document
+from got_loaders.sources.documents import SourceDocument
+from got_loaders.sources.pages import DocumentKind, render_size, tile_grid
+from got_loaders.sources.pdf import pdf_date, pdf_metadata
 from got_model import FORMATTED, OCRTask
 from tests.got_loaders.samples import make_image, make_pdf, read_colour
 

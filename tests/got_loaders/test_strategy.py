@@ -14,7 +14,7 @@ import pytest
 from got_loaders import cli
 from got_loaders.errors import PageRenderError, UnsupportedFormatError
 from got_loaders.pipeline import PagePipeline, PageResult
-from got_loaders.text_layer import (
+from got_loaders.sources.text_layer import (
     LayerStats,
     Route,
     RouteReason,
@@ -280,7 +280,7 @@ def test_images_go_to_the_engine_in_auto_and_are_refused_by_text() -> None:
 def test_a_text_layer_that_cannot_be_read_goes_to_the_engine_in_auto(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from got_loaders import text_layer
+    from got_loaders.sources import text_layer
 
     def broken(pdf_page: Any) -> list[Any]:
         raise RuntimeError("MuPDF choked on the text")

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from got_loaders import Strategy
-from got_loaders.documents import SourceDocument
-from got_loaders.pages import open_document
+from got_loaders.sources import open_document
+from got_loaders.sources.documents import SourceDocument
 from got_model import OCRTask
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import InvalidPagesError, PageSelectionError
+from got_loaders.errors import InvalidPagesError, PageSelectionError
 
 PagesArgument = int | str | range | Iterable[int | str] | None
 """What ``pages=`` accepts: ``3``, ``"1-3,7,10-"``, ``[1, 2, "5-6"]``, ``range(1, 4)`` or None."""

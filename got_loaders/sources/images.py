@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, BinaryIO
 
+from got_loaders.errors import (
+    DocumentError,
+    LimitExceededError,
+    PageRenderError,
+    UnsupportedFormatError,
+)
 from got_model.errors import ImageInputError
 from got_model.images import to_rgb
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
-from .errors import DocumentError, LimitExceededError, PageRenderError, UnsupportedFormatError
 from .pages import (
     DEFAULT_MAX_PIXELS,
     DocumentInfo,

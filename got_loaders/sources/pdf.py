@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from got_loaders.errors import DocumentError, LimitExceededError, PageRenderError, PasswordError
 from got_model.tasks import OCRTask
 
 from .documents import SourceDocument
-from .errors import DocumentError, LimitExceededError, PageRenderError, PasswordError
 from .pages import (
     DEFAULT_MAX_PIXELS,
     DocumentInfo,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from .errors import DocumentError, DocumentNotFoundError
+from got_loaders.errors import DocumentError, DocumentNotFoundError
 
 DocumentInput = Union[
     str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, "SourceDocument"
