@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from got_loaders import cli
+from got_loaders.cli import engine as command_engine
 from got_loaders.errors import (
     DocumentError,
     LimitExceededError,
@@ -413,7 +414,7 @@ def test_got_ocr_converts_the_good_files_and_names_each_failure(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake = FakeEngine()
-    monkeypatch.setattr(cli, "shared_engine", lambda model, **settings: fake)
+    monkeypatch.setattr(command_engine, "shared_engine", lambda model, **settings: fake)
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     out = tmp_path / "out"
     argv = ["convert", str(corpus.directory), "-o", str(out), "--no-cache", "--no-progress"]

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from got_loaders import cli
+from got_loaders.cli import convert as cli_convert
+from got_loaders.cli import engine as cli_engine
 from got_model import FORMATTED, PLAIN, FinishReason, ModelLoadError, OCRResult, OCRTask
 from tests.got_loaders.samples import FakeEngine, make_image, make_pdf
 
@@ -33,7 +35,7 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
         fake.settings = {"model": model, **settings}  # type: ignore[attr-defined]
         return fake
 
-    monkeypatch.setattr(cli, "shared_engine", shared_engine)
+    monkeypatch.setattr(cli_engine, "shared_engine", shared_engine)
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # what a quiet run sets
     return fake
 
@@ -166,7 +168,7 @@ def test_a_failing_page_loses_only_that_page(
     pdf_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
     failing = FakeEngine(fail_on=[(0, 1)])
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: failing)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: failing)
     argv = ["convert", pdf_path, "-o", tmp_path / "out", "--page-markers", "--cache"]
     assert run(*argv, tmp_path / "c.sqlite3") == cli.EXIT_FAILED
     text = (tmp_path / "out" / "report.md").read_text()
@@ -176,7 +178,7 @@ def test_a_failing_page_loses_only_that_page(
     assert f"{pdf_path}, page 2: OCR failed" in capsys.readouterr().err
     # The failed page was not cached: a rerun with a working engine reads only that page.
     healthy = FakeEngine()
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: healthy)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: healthy)
     assert run(*argv, tmp_path / "c.sqlite3") == cli.EXIT_OK
     assert healthy.batches == [[(0, 1)]]
     assert "<!-- page 2 -->" in (tmp_path / "out" / "report.md").read_text()
@@ -276,7 +278,7 @@ def test_the_cache_makes_a_rerun_skip_the_engine(
 def test_no_cache_reads_and_writes_no_cache(
     pdf_path: Path, tmp_path: Path, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "ResultCache", None)  # any use of a cache would raise
+    monkeypatch.setattr(cli_convert, "ResultCache", None)  # any use of a cache would raise
     assert run("convert", pdf_path, "-o", tmp_path / "out", "--no-cache") == 0
     assert ocr_calls(engine) == 3
 
@@ -359,13 +361,14 @@ _SLOW_RUN = textwrap.dedent(
     import signal
     import sys
     from got_loaders import cli
+    from got_loaders.cli import engine as cli_engine
 
     # A background job (CI under nohup, say) starts with Ctrl-C ignored; a user's shell not.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from tests.got_loaders.samples import FakeEngine
 
     engine = FakeEngine(delay=0.2)
-    cli.shared_engine = lambda *args, **kwargs: engine
+    cli_engine.shared_engine = lambda *args, **kwargs: engine
     sys.exit(cli.main(sys.argv[1:]))
     """
 )
@@ -534,7 +537,7 @@ def test_a_model_that_cannot_load_stops_the_run_once(
             raise ModelLoadError("Cannot load the GOT model 'm' (device 'cuda'): no CUDA")
 
     unloadable = Unloadable()
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: unloadable)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: unloadable)
     assert run("convert", mixed_dir, "-o", tmp_path / "out", "--no-cache") == cli.EXIT_FAILED
     assert len(unloadable.batches) == 1  # not once per page
     assert "got-ocr: error: Cannot load the GOT model 'm'" in capsys.readouterr().err
@@ -587,7 +590,7 @@ def test_documents_read_in_full_are_written_when_the_model_fails_later(
     (folder / "b.pdf").write_bytes(make_pdf(1, 2))
     cache = tmp_path / "c.sqlite3"
     warm = FakeEngine()
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: warm)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: warm)
     assert run("convert", folder / "a.pdf", "--cache", cache, "-q") == 0
     capsys.readouterr()
 
@@ -596,7 +599,7 @@ def test_documents_read_in_full_are_written_when_the_model_fails_later(
 
     broken = FakeEngine()  # the same class and model id: the same cache keys
     broken.recognize_batch = unloadable  # type: ignore[assignment,method-assign]
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: broken)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: broken)
     out = tmp_path / "out"
     assert run("convert", folder, "-o", out, "--cache", cache) == cli.EXIT_FAILED
     assert sorted(path.name for path in out.iterdir()) == ["a.md"]
@@ -684,7 +687,7 @@ def test_a_document_with_a_skipped_page_is_written_when_the_model_fails_later(
         return recognize(requests)
 
     engine.recognize_batch = dies_on_b  # type: ignore[method-assign]
-    monkeypatch.setattr(cli, "shared_engine", lambda *a, **k: engine)
+    monkeypatch.setattr(cli_engine, "shared_engine", lambda *a, **k: engine)
     out = tmp_path / "out"
     argv = ["convert", folder, "-o", out, "--no-cache", "--batch-size", "1", "--page-markers"]
     assert run(*argv) == cli.EXIT_FAILED
@@ -710,7 +713,7 @@ def test_backend_vllm_builds_a_vllm_engine_with_the_settings(
         built.append((load, settings))
         return engine
 
-    monkeypatch.setattr(cli, "process_vllm_engine", process_vllm_engine)
+    monkeypatch.setattr(cli_engine, "process_vllm_engine", process_vllm_engine)
     argv = ["convert", mixed_dir, "-o", tmp_path / "out", "--no-cache", "--backend", "vllm"]
     argv += ["--model", "some/model", "--revision", "v2", "--dtype", "bf16"]
     argv += ["--max-new-tokens", "77", "--gpu-memory-utilization", "0.5", "--enforce-eager"]

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from got_loaders import cli
+from got_loaders.cli import engine as command_engine
 from got_loaders.errors import DocumentError, LimitExceededError
 from got_loaders.langchain import GOTImageLoader, GOTPDFLoader
 from got_loaders.llamaindex import GOTReader
@@ -194,7 +195,7 @@ def test_partition_got_takes_the_limits(files: list[Path], engine: FakeEngine) -
 @pytest.fixture
 def cli_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     failing = FakeEngine(fail_on=[(1, 1)])
-    monkeypatch.setattr(cli, "shared_engine", lambda *args, **kwargs: failing)
+    monkeypatch.setattr(command_engine, "shared_engine", lambda *args, **kwargs: failing)
     return failing
 
 
@@ -254,7 +255,7 @@ def test_cli_limits(
     files: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
     engine = FakeEngine()
-    monkeypatch.setattr(cli, "shared_engine", lambda *args, **kwargs: engine)
+    monkeypatch.setattr(command_engine, "shared_engine", lambda *args, **kwargs: engine)
     big = tmp_path / "big.png"
     big.write_bytes(make_image("PNG", 3, size=(1200, 1000)))
     out = tmp_path / "out"
@@ -327,7 +328,7 @@ def test_cli_skip_lists_the_failures_even_when_the_model_then_fails(
         raise ModelLoadError("no weights here")
 
     monkeypatch.setattr(broken, "recognize_batch", fail)
-    monkeypatch.setattr(cli, "shared_engine", lambda *args, **kwargs: broken)
+    monkeypatch.setattr(command_engine, "shared_engine", lambda *args, **kwargs: broken)
     assert convert(junk, good, "--on-error", "skip") == cli.EXIT_FAILED
     err = capsys.readouterr().err
     assert "got-ocr: skipped 1:" in err

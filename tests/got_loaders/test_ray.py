@@ -250,13 +250,14 @@ def test_got_ocr_ray_refuses_what_it_cannot_honour(
 
 def test_got_ocr_ray_before_the_inputs_takes_no_input_for_an_address(tmp_path: Path) -> None:
     from got_loaders import cli
+    from got_loaders.cli import convert as cli_convert
 
     first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
     for path in (first, second):
         path.write_bytes(make_pdf(0, 1))
     parser = cli.build_parser()
     args = parser.parse_args(["convert", "--ray", str(first), str(second), "-o", "out"])
-    cli._check_ray_arguments(args, parser)
+    cli_convert.check_ray_arguments(args, parser)
     assert args.inputs == [str(first), str(second)]
     assert args.ray == ""
 

@@ -12,6 +12,7 @@ import pymupdf
 import pytest
 
 from got_loaders import cli
+from got_loaders.cli import engine as command_engine
 from got_loaders.errors import PageRenderError, UnsupportedFormatError
 from got_loaders.pipeline import PagePipeline, PageResult
 from got_loaders.sources.text_layer import (
@@ -399,7 +400,7 @@ def test_partition_got_takes_our_strategies_and_unstructured_s_names(mixed_pdf: 
 @pytest.fixture
 def cli_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine()
-    monkeypatch.setattr(cli, "shared_engine", lambda model, **settings: fake)
+    monkeypatch.setattr(command_engine, "shared_engine", lambda model, **settings: fake)
     return fake
 
 

@@ -1,0 +1,73 @@
+"""The engine the command line asks for: one place builds its settings, for a local run and
+for Ray."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import TYPE_CHECKING
+
+from got_loaders.engines import shared_engine
+from got_loaders.pipeline import DEFAULT_BATCH_SIZE
+from got_model.engine import OCREngine
+from got_model.loading import LoadSettings
+from got_model.transformers_backend import GOTEngine
+from got_model.vllm_backend import VLLMSettings, process_vllm_engine
+
+if TYPE_CHECKING:
+    pass
+
+
+def build_engine(args: argparse.Namespace, *, shared: bool) -> OCREngine:
+    """The engine the command line asks for; ``shared``: the process's one for these
+    settings (a local run), else a fresh one to pickle to Ray's actors."""
+    if args.backend == "vllm":
+        return process_vllm_engine(*_vllm_settings(args))
+    settings = {
+        "revision": args.revision,
+        "device": args.device,
+        "dtype": args.dtype,
+        "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
+        "max_new_tokens": args.max_new_tokens,
+        "compile": args.compile,
+    }
+    if shared:
+        return shared_engine(args.model, **settings)
+    return GOTEngine(args.model, **settings)
+
+
+def _vllm_settings(args: argparse.Namespace) -> tuple[LoadSettings, VLLMSettings]:
+    defaults = VLLMSettings()
+    load = LoadSettings(
+        model=args.model, revision=args.revision, dtype=_VLLM_DTYPES.get(args.dtype, args.dtype)
+    )
+    settings = dataclasses.replace(
+        defaults,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size or defaults.batch_size,
+        gpu_memory_utilization=args.gpu_memory_utilization or defaults.gpu_memory_utilization,
+        enforce_eager=args.enforce_eager,
+    )
+    return load, settings
+
+
+# The short dtype names got-ocr takes, as vLLM spells them.
+_VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def check_backend_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    if args.backend == "vllm":
+        if args.device != "auto":
+            parser.error("--device is for --backend transformers: vLLM runs on its own device.")
+        if args.compile:
+            parser.error("--compile is for --backend transformers: vLLM compiles on its own.")
+    else:
+        for flag, value in (
+            ("--gpu-memory-utilization", args.gpu_memory_utilization),
+            ("--enforce-eager", args.enforce_eager or None),
+        ):
+            if value is not None:
+                parser.error(f"{flag} needs --backend vllm.")
+    share = args.gpu_memory_utilization
+    if share is not None and not 0 < share <= 1:
+        parser.error("--gpu-memory-utilization must be more than 0 and at most 1.")
