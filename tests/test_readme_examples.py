@@ -1,5 +1,5 @@
-"""Every Python example of the README runs as written, so a renamed argument breaks a test, not
-a user.
+"""Every Python example of the README and the docs runs as written, so a renamed argument
+breaks a test, not a user.
 
 The examples name the real model (``GOTEngine()``, ``GOTPDFLoader("paper.pdf")``...). Here
 ``stepfun-ai/GOT-OCR-2.0-hf`` is a tiny checkpoint placed in a Hugging Face cache of the
@@ -21,19 +21,22 @@ from PIL import Image
 from got_model.loading import DEFAULT_MODEL_ID
 from tests.got_loaders.samples import make_image, make_pdf
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def python_examples() -> list[tuple[int, str]]:
-    tokens = MarkdownIt().parse(README.read_text(encoding="utf-8"))
+def python_examples(page: Path) -> list[tuple[str, str]]:
+    """``(where, code)`` of each ``python`` block of ``page`` (``py`` blocks are fragments)."""
+    tokens = MarkdownIt().parse(page.read_text(encoding="utf-8"))
     return [
-        (token.map[0] + 1 if token.map else 0, token.content)
+        (f"{page.relative_to(ROOT)}:{token.map[0] + 1 if token.map else 0}", token.content)
         for token in tokens
         if token.type == "fence" and token.info.strip() == "python"
     ]
 
 
-EXAMPLES = python_examples()
+EXAMPLES = [example for page in PAGES for example in python_examples(page)]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +80,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_cache: Path) ->
     page = io.BytesIO()
     Image.new("RGB", (1000, 700), "white").save(page, format="PNG")
     (tmp_path / "page.png").write_bytes(page.getvalue())
+    Image.new("RGB", (2400, 600), "white").save(tmp_path / "poster.png")
+    for name, document in (("report.pdf", 6), ("scan.pdf", 7)):
+        (tmp_path / name).write_bytes(make_pdf(document, 1))
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "memo.pdf").write_bytes(make_pdf(8, 1))
     shared = [transformers_backend._process_engines, vllm_backend._process_engines]
     before = [dict(engines) for engines in shared]
     yield tmp_path
@@ -87,12 +95,23 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_cache: Path) ->
 
 
 def test_the_readme_has_examples_for_every_way_in() -> None:
-    code = "\n".join(text for _, text in EXAMPLES)
+    code = "\n".join(text for _, text in python_examples(README))
     for name in ("GOTPDFLoader", "GOTReader", "partition_got", "GOTEngine", "VLLMEngine"):
         assert name in code
 
 
-@pytest.mark.parametrize(("line", "code"), EXAMPLES, ids=[f"line {n}" for n, _ in EXAMPLES])
-def test_a_readme_example_runs(workdir: Path, line: int, code: str) -> None:
-    namespace: dict[str, object] = {"__name__": "readme_example"}
-    exec(compile(code, f"README.md:{line}", "exec"), namespace)
+@pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_an_example_runs(workdir: Path, where: str, code: str) -> None:
+    namespace: dict[str, object] = {"__name__": "example"}
+    exec(compile(code, where, "exec"), namespace)
+
+
+def test_fragments_are_few_and_marked() -> None:
+    """Examples that cannot run here (a GPU, vLLM, a Ray cluster, an event loop, an LLM, or an
+    option listing) are marked ``py``; the rest are ``python`` and run above."""
+    fragments = sum(
+        token.type == "fence" and token.info.strip() == "py"
+        for page in PAGES
+        for token in MarkdownIt().parse(page.read_text(encoding="utf-8"))
+    )
+    assert len(EXAMPLES) > fragments
