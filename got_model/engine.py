@@ -7,6 +7,7 @@ batching on vLLM).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,9 @@ from .tasks import PLAIN, OCRRequest, OCRTask, PreparedRequest
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from .loading import LoadSettings
+    from .repetition import RepetitionGuard
 
 GOT_MAX_NEW_TOKENS = 4096  # GOT's own generation limit
 
@@ -132,6 +136,27 @@ class OCREngine(ABC):
     def recognize_pages(self, pages: Iterable[Image.Image], task: OCRTask = PLAIN) -> OCRResult:
         """Read several page images as one document (GOT's multi-page OCR): one output."""
         return self.recognize_batch([OCRRequest(tuple(pages), task)])[0]
+
+
+def checkpoint_identity(
+    identity: dict[str, Any],
+    load: LoadSettings,
+    max_new_tokens: int,
+    guard: RepetitionGuard | None,
+) -> dict[str, Any]:
+    """``identity`` with what a GOT backend's text depends on: the model (a local directory by
+    its real path, so ./ckpt, ckpt/ and /abs/ckpt are one, and by its weight files' sizes and
+    times), its revision, the dtype, ``max_new_tokens`` and the repetition guard."""
+    model = os.path.realpath(load.model) if os.path.isdir(load.model) else identity["model"]
+    return {
+        **identity,
+        "model": model,
+        "revision": load.revision,
+        "weights": local_weights_fingerprint(load.model),
+        "dtype": str(load.dtype).removeprefix("torch."),  # torch.float16 == "float16"
+        "max_new_tokens": max_new_tokens,
+        "repetition_guard": None if guard is None else dataclasses.asdict(guard),
+    }
 
 
 def local_weights_fingerprint(model: str) -> list[tuple[str, int, int]] | None:

@@ -88,13 +88,7 @@ def load_model_and_processor(settings: LoadSettings) -> tuple[Any, Any]:
             settings.model, **common, **model_kwargs
         )
     except (OSError, ValueError) as exc:  # hub errors subclass one or the other
-        how = "offline mode (local_files_only / HF_HUB_OFFLINE=1)" if offline else "the Hub"
-        raise ModelNotAvailableError(
-            settings.model,
-            settings.revision,
-            f"not found locally and not available from {how} ({type(exc).__name__}: "
-            f"{_first_line(exc)})",
-        ) from exc
+        raise _not_available(settings, offline, exc) from exc
     model.to(device)
     model.eval()
     if settings.vision_attention == "sdpa":
@@ -131,13 +125,19 @@ def resolve_model_files(settings: LoadSettings) -> str:
             )
         )
     except Exception as exc:  # the Hub's errors: not found, offline, gated, no network
-        how = "offline mode (local_files_only / HF_HUB_OFFLINE=1)" if offline else "the Hub"
-        raise ModelNotAvailableError(
-            settings.model,
-            settings.revision,
-            f"not found locally and not available from {how} ({type(exc).__name__}: "
-            f"{_first_line(exc)})",
-        ) from exc
+        raise _not_available(settings, offline, exc) from exc
+
+
+def _not_available(
+    settings: LoadSettings, offline: bool, exc: BaseException
+) -> ModelNotAvailableError:
+    how = "offline mode (local_files_only / HF_HUB_OFFLINE=1)" if offline else "the Hub"
+    return ModelNotAvailableError(
+        settings.model,
+        settings.revision,
+        f"not found locally and not available from {how} ({type(exc).__name__}: "
+        f"{_first_line(exc)})",
+    )
 
 
 def _is_hub_id(name: str) -> bool:

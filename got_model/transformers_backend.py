@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -15,8 +13,8 @@ from .engine import (
     FATAL_ERRORS,
     GOT_MAX_NEW_TOKENS,
     OCREngine,
+    checkpoint_identity,
     decoded_requests,
-    local_weights_fingerprint,
     with_rgb_images,
 )
 from .errors import EngineOutOfMemoryError, GOTError, InvalidTaskError, ModelLoadError
@@ -166,22 +164,17 @@ class GOTEngine(OCREngine):
         revision, the dtype and every generation setting that changes the text.
 
         Left out because they change nothing but floating-point rounding: the device, the
-        batch size and the attention implementation.
+        batch size, the attention implementations (the decoder's and the vision encoder's) and
+        ``encoder_batch_size``.
         """
-        load, generation = self.load_settings, self.generation_settings
-        guard = generation.repetition_guard
+        generation = self.generation_settings
         identity = super().cache_identity()
         if type(self) is GOTEngine:  # its name before the backends had modules of their own:
             identity["engine"] = "got_model.engine.GOTEngine"  # results cached then still hit
-        if os.path.isdir(load.model):  # one key for ./ckpt, ckpt/ and /abs/ckpt
-            identity["model"] = os.path.realpath(load.model)
         return {
-            **identity,
-            "revision": load.revision,
-            "weights": local_weights_fingerprint(load.model),
-            "dtype": str(load.dtype).removeprefix("torch."),  # torch.float16 == "float16"
-            "max_new_tokens": generation.max_new_tokens,
-            "repetition_guard": None if guard is None else dataclasses.asdict(guard),
+            **checkpoint_identity(
+                identity, self.load_settings, generation.max_new_tokens, generation.repetition_guard
+            ),
             "no_repeat_ngram_size": generation.no_repeat_ngram_size,
         }
 

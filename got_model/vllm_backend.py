@@ -21,10 +21,8 @@ request: vLLM then counts one 256-token patch per image, whatever each request's
 from __future__ import annotations
 
 import collections
-import dataclasses
 import itertools
 import logging
-import os
 import queue
 import threading
 import time
@@ -36,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from .engine import (
     GOT_MAX_NEW_TOKENS,
     OCREngine,
+    checkpoint_identity,
     decoded_requests,
-    local_weights_fingerprint,
     with_rgb_images,
 )
 from .errors import GOTError, InvalidTaskError, MissingExtraError, ModelLoadError
@@ -176,19 +174,13 @@ class VLLMEngine(OCREngine):
     def cache_identity(self) -> dict[str, Any]:
         """As ``GOTEngine``'s: the model, its revision and weight files, the dtype and the
         settings that change the text. vLLM's batching and memory settings are left out."""
-        load, settings = self.load_settings, self.settings
-        guard = settings.repetition_guard
-        identity = super().cache_identity()
-        if os.path.isdir(load.model):
-            identity["model"] = os.path.realpath(load.model)
-        return {
-            **identity,
-            "revision": load.revision,
-            "weights": local_weights_fingerprint(load.model),
-            "dtype": load.dtype,
-            "max_new_tokens": settings.max_new_tokens,
-            "repetition_guard": None if guard is None else dataclasses.asdict(guard),
-        }
+        settings = self.settings
+        return checkpoint_identity(
+            super().cache_identity(),
+            self.load_settings,
+            settings.max_new_tokens,
+            settings.repetition_guard,
+        )
 
     @property
     def stats(self) -> GenerationStats:
