@@ -131,6 +131,17 @@ class PdfSource(PageSource):
                     )
                     matrix = pymupdf.Matrix(scale, scale)
                 pixmap = pdf_page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False)
+                if pixmap.width < 1 or pixmap.height < 1:
+                    # MuPDF rounds a side under a thousandth of a pixel down to nothing (a page
+                    # of 40 x 2e9 pt): scale each side on its own to render_size's one pixel.
+                    matrix = pymupdf.Matrix(width / rect.width, height / rect.height)
+                    pixmap = pdf_page.get_pixmap(
+                        matrix=matrix, colorspace=pymupdf.csRGB, alpha=False
+                    )
+                if pixmap.width < 1 or pixmap.height < 1:
+                    raise ValueError(
+                        f"a {rect.width:g}x{rect.height:g} pt page renders to no pixels"
+                    )
                 image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
             except LimitExceededError:
                 raise

@@ -779,6 +779,12 @@ CORPUS: list[BadInput] = [
         ".pdf",
     ),
     BadInput(
+        "pdf_vanishing_side",
+        "one 40 x 2147483648 pt page: at 1024 px its short side is under 1/1000 px",
+        lambda: _one_page_pdf(_text("thin"), media_box=b"[0 0 40 2147483648]"),
+        ".pdf",
+    ),
+    BadInput(
         "pdf_empty_mediabox",
         "one page with /MediaBox [0 0 0 0]",
         lambda: _one_page_pdf(_text("zero"), media_box=b"[0 0 0 0]"),

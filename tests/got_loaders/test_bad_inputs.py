@@ -130,6 +130,7 @@ EXPECTED: dict[str, Expected] = {
     "pdf_missing_page_object": read(LETTER, LETTER, LETTER),  # page 2 blank, not flagged
     "pdf_huge_page": read((1024, 1024)),
     "pdf_extreme_aspect": read((1024, 1)),
+    "pdf_vanishing_side": read((1, 1024)),
     "pdf_empty_mediabox": read(LETTER),
     "pdf_odd_page_boxes": read(LETTER, (1024, 792), LETTER, LETTER),  # page 3 blank
     "pdf_image_bomb_1bit": refused(LimitExceededError, "raise max_pixels", page=1),
