@@ -14,7 +14,6 @@ mode costs 0.5-1.3 s of CPU a page and prints to stdout (see the README).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import re
 import unicodedata
@@ -34,6 +33,8 @@ from got_model.markdown import (
     TableCell,
     Text,
 )
+
+from .text_tables import FoundTable, find_tables
 
 
 class Strategy(str, Enum):
@@ -191,7 +192,7 @@ def read_page(
         reason = judge(stats) if strategy is Strategy.AUTO else RouteReason.STRATEGY
         if reason not in _TEXT_REASONS:
             return PageRoute(Route.OCR, reason), None
-        tables = _tables(pdf_page)
+        tables = find_tables(pdf_page)
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
         furniture = page_numbers(spans, pdf_page.rect, pdf_page.rotation_matrix)
@@ -244,6 +245,10 @@ class _Span:
     line: int
     """The index of its line on the page."""
     block: int
+    flags: int = 0
+    """MuPDF's span flags: 1 superscript, 2 italic, 4 serifed, 8 monospaced, 16 bold."""
+    origin: tuple[float, float] = (0.0, 0.0)
+    """The baseline's start (x, y)."""
 
 
 def _spans(pdf_page: Any) -> list[_Span]:
@@ -272,6 +277,8 @@ def _spans(pdf_page: Any) -> list[_Span]:
                         bbox=_box(span.get("bbox", (0.0, 0.0, 0.0, 0.0))),
                         line=line_number,
                         block=block_number,
+                        flags=int(span.get("flags", 0)),
+                        origin=_point(span.get("origin", (0.0, 0.0))),
                     )
                 )
             line_number += 1
@@ -281,6 +288,11 @@ def _spans(pdf_page: Any) -> list[_Span]:
 def _box(values: Sequence[Any]) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = (float(value) for value in values)
     return x0, y0, x1, y1
+
+
+def _point(values: Sequence[Any]) -> tuple[float, float]:
+    x, y = (float(value) for value in values)
+    return x, y
 
 
 def measure(spans: Sequence[_Span], page_rect: Any, images: Sequence[Any]) -> LayerStats:
@@ -321,87 +333,8 @@ def _clip(bbox: Sequence[float], rect: Any) -> tuple[float, float, float, float]
     )
 
 
-@dataclass(frozen=True)
-class _FoundTable:
-    bbox: tuple[float, float, float, float]
-    rows: list[list[str]]
-
-
-def _tables(pdf_page: Any) -> list[_FoundTable]:
-    """The page's ruled tables of at least 2 x 2 cells, by PyMuPDF's line-based finder.
-
-    PyMuPDF 2 gates that finder by its layout model (about a second a page on a CPU) unless
-    told not to; older versions have no layout model and no such argument. Each cell's text is
-    read with a clip to the cell: ``Table.extract()`` can put a number's characters out of
-    order ("125\n." for "12.5").
-    """
-    area = _ruled_area(pdf_page)
-    if area is None:
-        return []
-    import pymupdf
-    from pymupdf import table  # Page.find_tables passes its keywords on to this
-
-    # The finder works in the page's rotated (as shown) coordinates, the text and drawings in
-    # its unrotated ones.
-    shown, unshown = pdf_page.rotation_matrix, pdf_page.derotation_matrix
-    signature = inspect.signature(table.find_tables)
-    options: dict[str, Any] = {"clip": pymupdf.Rect(area) * shown}
-    if "use_layout" in signature.parameters:
-        options["use_layout"] = False
-    found = pdf_page.find_tables(**options)
-
-    def text(cell: Any) -> str:
-        if not cell:
-            return ""
-        return " ".join(pdf_page.get_text("text", clip=pymupdf.Rect(cell) * unshown).split())
-
-    return [
-        _FoundTable(
-            _box(pymupdf.Rect(t.bbox) * unshown),
-            [[text(cell) for cell in row.cells] for row in t.rows],
-        )
-        for t in found.tables
-        if t.row_count >= 2 and t.col_count >= 2
-    ]
-
-
-def _ruled_area(pdf_page: Any) -> tuple[float, float, float, float] | None:
-    """Where the page's horizontal and vertical edges (lines, rectangles) lie, if it draws at
-    least two of each: the least a ruled table needs; None otherwise.
-
-    The table finder reads every character it may look at in Python (about 200 ms on a page
-    dense with text, even with no table on it), so it is run only on such pages, clipped to
-    that area; this look costs a few milliseconds.
-    """
-    across = down = 0
-    box = [float("inf"), float("inf"), float("-inf"), float("-inf")]
-    for path in pdf_page.get_cdrawings():
-        for item in path.get("items", ()):
-            if item[0] == "re":
-                x0, y0, x1, y1 = item[1]
-                across, down = across + 2, down + 2
-            elif item[0] == "l":
-                (x0, y0), (x1, y1) = item[1], item[2]
-                flat, upright = abs(y1 - y0) < 1 <= abs(x1 - x0), abs(x1 - x0) < 1 <= abs(y1 - y0)
-                if not (flat or upright):
-                    continue
-                across, down = across + flat, down + upright
-            else:
-                continue
-            box = [
-                min(box[0], x0, x1),
-                min(box[1], y0, y1),
-                max(box[2], x0, x1),
-                max(box[3], y0, y1),
-            ]
-    if across < 2 or down < 2:
-        return None
-    margin = 2.0
-    return box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin
-
-
 def build_layer(
-    spans: Sequence[_Span], tables: Sequence[_FoundTable], skip: Collection[int] = ()
+    spans: Sequence[_Span], tables: Sequence[FoundTable], skip: Collection[int] = ()
 ) -> TextLayer:
     """The text layer as blocks: headings by font size (or a short, bold block), list items
     by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables.
@@ -546,7 +479,7 @@ def _join(lines: Sequence[str]) -> str:
     return "".join(parts)
 
 
-def _table(table: _FoundTable) -> Table:
+def _table(table: FoundTable) -> Table:
     width = max((len(row) for row in table.rows), default=0)
     return Table(
         tuple(
