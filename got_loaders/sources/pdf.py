@@ -23,6 +23,7 @@ from .pages import (
     check_pixels,
     render_size,
 )
+from .text_document import DocumentText
 from .text_layer import Route, Strategy, read_page
 
 logger = logging.getLogger("got_loaders")
@@ -96,6 +97,7 @@ class PdfSource(PageSource):
                 )
                 metadata["repaired"] = True
         self._pdf = pdf
+        self._document: DocumentText | None = None  # the text route's view, on first use
         self.info = DocumentInfo(
             source=name,
             file_path=document.file_path,
@@ -115,7 +117,9 @@ class PdfSource(PageSource):
                 pdf_page = self._pdf.load_page(index)
                 label = pdf_page.get_label() or str(index + 1)
                 images = pdf_page.get_image_info() if self._strategy is not Strategy.OCR else ()
-                route, layer = read_page(pdf_page, self._strategy, images)
+                if self._document is None and self._strategy is not Strategy.OCR:
+                    self._document = DocumentText(self._pdf)
+                route, layer = read_page(pdf_page, self._strategy, images, self._document)
                 if route.route is Route.TEXT:  # read from the text layer: nothing to render
                     return Page(self.info, index, label, None, route=route, text_layer=layer)
                 self._check_images(pdf_page, index, images or None)

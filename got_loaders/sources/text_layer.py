@@ -18,13 +18,14 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from got_model.markdown import (
     Block,
+    Code,
     Heading,
     ListItem,
     MarkdownOutput,
@@ -35,6 +36,9 @@ from got_model.markdown import (
 )
 
 from .text_tables import FoundTable, find_tables
+
+if TYPE_CHECKING:
+    from .text_document import DocumentText
 
 
 class Strategy(str, Enum):
@@ -143,6 +147,7 @@ WORD_SAMPLE = 20
 VOWELLESS_SHARE = 0.3
 MATH_CHARS = 3
 MARGIN_SHARE = 0.1
+OUTER_SHARE = 0.2
 
 _TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP: ligatures expanded, no image data, no clipping
 _FILLED_OR_STROKED = 16 | 32  # MuPDF's FZ_STEXT_FILLED | FZ_STEXT_STROKED char flags
@@ -167,26 +172,36 @@ _PAGE_NUMBER = re.compile(
 )
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u2023\u2219\u00b7*\u2013-])\s+(?=\S)")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+(?=\S)")
+_LEADER_REF = re.compile(r"(?:\.\s?){2,}\s*(?:\d{1,4}|[ivxlc]{1,6})\s*$", re.IGNORECASE)
+_PAGE_REF = re.compile(r"\d{1,4}|[ivxlc]{1,6}", re.IGNORECASE)
+_MONO_FONT = re.compile(
+    r"mono|courier|typewriter|consol|menlo|inconsolata|^cm(sl|i)?tt|^sftt|lmtt", re.IGNORECASE
+)
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _SENTENCE_END = (".", ":", ";", "!", "?")
-_HEADING_RATIO = 1.15
+HEADING_RATIO = 1.15
 _TITLE_RATIO = 1.5
-_HEADING_CHARS = 200
+HEADING_CHARS = 200
 
 
 def read_page(
-    pdf_page: Any, strategy: Strategy, images: Sequence[Any]
+    pdf_page: Any,
+    strategy: Strategy,
+    images: Sequence[Any],
+    document: DocumentText | None = None,
 ) -> tuple[PageRoute, TextLayer | None]:
     """The route of one PDF page and, for the text route, its text layer.
 
     ``pdf_page`` is a PyMuPDF page, used under the caller's lock; ``images`` is its
-    ``get_image_info()``. With ``Strategy.OCR`` nothing is read.
+    ``get_image_info()``; ``document`` the document-wide view (heading levels, running
+    headers) of the PDF it belongs to, if any. With ``Strategy.OCR`` nothing is read.
     """
     if strategy is Strategy.OCR:
         return OCR_BY_STRATEGY, None
     try:
-        spans = _spans(pdf_page)
+        index = int(pdf_page.number)
+        spans = page_spans(pdf_page) if document is None else document.spans(index, pdf_page)
         # Text and image boxes are in the page's unrotated coordinates; its rect is as shown.
         stats = measure(spans, pdf_page.rect * pdf_page.derotation_matrix, images)
         reason = judge(stats) if strategy is Strategy.AUTO else RouteReason.STRATEGY
@@ -196,7 +211,11 @@ def read_page(
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
         furniture = page_numbers(spans, pdf_page.rect, pdf_page.rotation_matrix)
-        return PageRoute(Route.TEXT, reason), build_layer(spans, tables, skip=furniture)
+        if document is None:
+            return PageRoute(Route.TEXT, reason), build_layer(spans, tables, skip=furniture)
+        furniture |= document.running(index, pdf_page)
+        layer = build_layer(spans, tables, furniture, levels=document.levels(), page=index)
+        return PageRoute(Route.TEXT, reason), layer
     except Exception:
         if strategy is Strategy.TEXT:
             raise
@@ -235,7 +254,7 @@ def garbled(stats: LayerStats) -> bool:
 
 
 @dataclass(frozen=True)
-class _Span:
+class Span:
     text: str
     font: str
     size: float
@@ -251,9 +270,9 @@ class _Span:
     """The baseline's start (x, y)."""
 
 
-def _spans(pdf_page: Any) -> list[_Span]:
+def page_spans(pdf_page: Any) -> list[Span]:
     data = pdf_page.get_text("dict", flags=_TEXT_FLAGS)
-    spans: list[_Span] = []
+    spans: list[Span] = []
     line_number = 0
     for block_number, block in enumerate(data.get("blocks", ())):
         if block.get("type", 0) != 0:
@@ -268,7 +287,7 @@ def _spans(pdf_page: Any) -> list[_Span]:
                     or (char_flags is not None and not char_flags & _FILLED_OR_STROKED)
                 )
                 spans.append(
-                    _Span(
+                    Span(
                         text=str(span.get("text", "")),
                         font=font,
                         size=float(span.get("size", 0.0)),
@@ -295,7 +314,7 @@ def _point(values: Sequence[Any]) -> tuple[float, float]:
     return x, y
 
 
-def measure(spans: Sequence[_Span], page_rect: Any, images: Sequence[Any]) -> LayerStats:
+def measure(spans: Sequence[Span], page_rect: Any, images: Sequence[Any]) -> LayerStats:
     """Count what ``judge`` looks at."""
     stats = LayerStats()
     page_area = max(1e-6, float(page_rect.width) * float(page_rect.height))
@@ -334,17 +353,25 @@ def _clip(bbox: Sequence[float], rect: Any) -> tuple[float, float, float, float]
 
 
 def build_layer(
-    spans: Sequence[_Span], tables: Sequence[FoundTable], skip: Collection[int] = ()
+    spans: Sequence[Span],
+    tables: Sequence[FoundTable],
+    skip: Collection[int] = (),
+    *,
+    levels: HeadingLevels | None = None,
+    page: int = 0,
 ) -> TextLayer:
     """The text layer as blocks: headings by font size (or a short, bold block), list items
-    by their bullets or numbers, paragraphs with end-of-line hyphens joined, ruled tables.
+    by their bullets or numbers, code by its monospaced lines, paragraphs with end-of-line
+    hyphens joined (also across MuPDF's blocks, where a sentence runs on), ruled tables.
 
-    ``skip`` names MuPDF blocks left out of the blocks (page numbers), though not of the raw
-    text, which stays the text as the PDF carries it."""
+    ``skip`` names MuPDF blocks left out of the blocks (page numbers, running headers),
+    though not of the raw text, which stays the text as the PDF carries it. ``levels`` is the
+    document's heading scheme (``text_document``) and ``page`` the page's index in it;
+    without them, headings are ranked on the page alone."""
+    levels = levels if levels is not None and levels.body else _page_levels(spans)
     table_boxes = [table.bbox for table in tables]
     lines = _lines(spans)
     raw = "\n".join(text for _, text, _ in lines)
-    body = _body_size(spans)
     kept = [
         (block, text, line_spans)
         for block, text, line_spans in lines
@@ -352,43 +379,155 @@ def build_layer(
     ]
     blocks: list[Block] = []
     pending = sorted(zip(table_boxes, tables, strict=True), key=lambda pair: pair[0][1])
+    title_page = _TitlePage(page == 0)
+    listing: list[_Line] = []
+
+    def flush_code() -> None:
+        if listing:
+            blocks.append(_code(listing))
+            listing.clear()
+
     for _, grouped in itertools.groupby(kept, key=lambda line: line[0]):  # by MuPDF block
         group = list(grouped)
-        top = min(s.bbox[1] for _, _, line_spans in group for s in line_spans)
-        while pending and pending[0][0][1] <= top:
-            blocks.append(_table(pending.pop(0)[1]))
-        blocks.extend(_text_blocks(group, body))
+        x0, top, x1 = _extent(group)
+        # A table goes before the first block below its top in its own column.
+        for placed in [p for p in pending if p[0][1] <= top and _overlap(p[0], (x0, x1))]:
+            pending.remove(placed)
+            flush_code()
+            blocks.append(_table(placed[1]))
+        for code, run in _runs(group):
+            if not code:
+                flush_code()
+                blocks.extend(_text_blocks(run, levels, page, title_page))
+            elif listing and _near(listing[-1], run[0]):
+                listing.extend(run)  # MuPDF cut one listing into blocks
+            else:
+                flush_code()
+                listing.extend(run)
+    flush_code()
     blocks.extend(_table(table) for _, table in pending)
-    return TextLayer(MarkdownOutput(tuple(blocks)), raw)
+    return TextLayer(MarkdownOutput(tuple(_run_on(blocks))), raw)
 
 
-_Line = tuple[int, str, list[_Span]]
+_Line = tuple[int, str, list[Span]]
 
 
-def page_numbers(spans: Sequence[_Span], shown: Any, rotation: Any) -> frozenset[int]:
+@dataclass(frozen=True)
+class HeadingLevels:
+    """A document's heading scheme (see ``text_document.rank_headings``).
+
+    Attributes:
+        body: the body text's size (0: unknown, rank on the page alone).
+        sizes: heading sizes, largest first (rounded to half a point).
+        by_outline: the outline's level for sizes in which outline titles were set.
+        first_page_only: sizes seen on the first page only, below its largest: the author,
+            affiliation and date lines of a title page, not headings.
+        outline: page index -> title key -> the outline's level.
+    """
+
+    body: float = 0.0
+    sizes: tuple[float, ...] = ()
+    by_outline: Mapping[float, int] = field(default_factory=dict)
+    first_page_only: frozenset[float] = frozenset()
+    outline: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    alone: bool = False
+    """Ranked on one page, without the document: level 1 for a title's size, 2 for other
+    large text, 3 for short bold lines."""
+
+    def level(self, text: str, size: float, bold: bool, page: int) -> int | None:
+        """The Markdown level of a short block, or None when it is no heading."""
+        listed = self.outline.get(page, {}).get(title_key(text))
+        if listed is not None:
+            return listed
+        if self.alone:
+            return (1 if size >= self.body * _TITLE_RATIO else 2) if size > self.body else 3
+        if size >= self.body * HEADING_RATIO:
+            if page == 0 and size in self.first_page_only:
+                return None
+            if size in self.by_outline:
+                return self.by_outline[size]
+            if page == 0 and self.outline:  # a title page's lines outside the outline
+                return 1 if self.sizes and size >= self.sizes[0] else None
+            if self.by_outline:
+                above = [level for s, level in self.by_outline.items() if s > size]
+                return min(6, max(above) + 1) if above else 1
+            return min(6, 1 + sum(1 for s in self.sizes if s > size))
+        if bold:
+            deepest = max(self.by_outline.values(), default=len(self.sizes))
+            return min(6, deepest + 1)
+        return None
+
+
+def _page_levels(spans: Sequence[Span]) -> HeadingLevels:
+    """Without the document: headings ranked on the page alone."""
+    return HeadingLevels(body=body_size(spans), alone=True)
+
+
+_NUMBERING = re.compile(
+    r"^(?:(?:chapter|appendix|section|part)\s+)?"
+    r"(?:[\dA-Z]{1,3}(?:\.\d{1,3})*\.?|[ivxlc]{1,6}\.)[:.]?\s+",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"\s+")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def title_key(text: str) -> str:
+    """A heading or outline title as compared: its numbering ("1.2", "Chapter 3:", "A"),
+    case, punctuation and spacing aside."""
+    text = _NUMBERING.sub("", unicodedata.normalize("NFKC", text).strip())
+    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).strip()
+
+
+def shown_rows(spans: Sequence[Span], rotation: Any) -> dict[int, tuple[float, float]]:
+    """Each block's top and bottom on the page as shown (``rotation``: PyMuPDF's
+    ``rotation_matrix``, from the spans' unrotated coordinates)."""
+    rows: dict[int, tuple[float, float]] = {}
+    for span in spans:
+        if not span.text.strip():
+            continue
+        ys = [
+            x * rotation.b + y * rotation.d + rotation.f
+            for x in (span.bbox[0], span.bbox[2])
+            for y in (span.bbox[1], span.bbox[3])
+        ]
+        low, high = rows.get(span.block, (float("inf"), float("-inf")))
+        rows[span.block] = (min(low, *ys), max(high, *ys))
+    return rows
+
+
+def page_numbers(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[int]:
     """The MuPDF blocks that hold nothing but a printed page number ("12", "xiv", "- 12 -",
-    "Page 3 of 10") in the top or bottom tenth of the page as shown: furniture, not content.
+    "Page 3 of 10") in the top or bottom tenth of the page as shown, or as its topmost or
+    bottommost block in the top or bottom fifth (LaTeX's number on US Letter sits at about
+    0.88 of the height): furniture, not content.
 
     ``shown`` is the page's rect as displayed; ``rotation`` maps the spans' unrotated
     coordinates onto it (PyMuPDF's ``rotation_matrix``)."""
+    rows = shown_rows(spans, rotation)
+    if not rows:
+        return frozenset()
+    height = float(shown.height)
+    first = min(rows, key=lambda block: rows[block][0])
+    last = max(rows, key=lambda block: rows[block][1])
     found: set[int] = set()
-    band = MARGIN_SHARE * float(shown.height)
+    top, bottom = float(shown.y0), float(shown.y1)
     for block, grouped in itertools.groupby(spans, key=lambda span: span.block):
-        members = list(grouped)
-        if not _PAGE_NUMBER.fullmatch(" ".join(s.text for s in members).strip()):
+        text = " ".join(s.text for s in grouped).strip()
+        if block not in rows or not _PAGE_NUMBER.fullmatch(text):
             continue
-        corners = [
-            (x * rotation.b + y * rotation.d + rotation.f)  # the shown y of (x, y)
-            for s in members
-            for x in (s.bbox[0], s.bbox[2])
-            for y in (s.bbox[1], s.bbox[3])
-        ]
-        if max(corners) <= shown.y0 + band or min(corners) >= shown.y1 - band:
+        y0, y1 = rows[block]
+        if (
+            y1 <= top + MARGIN_SHARE * height
+            or y0 >= bottom - MARGIN_SHARE * height
+            or (block == first and y1 <= top + OUTER_SHARE * height)
+            or (block == last and y0 >= bottom - OUTER_SHARE * height)
+        ):
             found.add(block)
     return frozenset(found)
 
 
-def _lines(spans: Sequence[_Span]) -> list[_Line]:
+def _lines(spans: Sequence[Span]) -> list[_Line]:
     lines: list[_Line] = []
     for _, grouped in itertools.groupby(spans, key=lambda span: span.line):
         group = list(grouped)
@@ -398,7 +537,7 @@ def _lines(spans: Sequence[_Span]) -> list[_Line]:
     return lines
 
 
-def _inside(spans: Sequence[_Span], box: Sequence[float]) -> bool:
+def _inside(spans: Sequence[Span], box: Sequence[float]) -> bool:
     x0 = min(s.bbox[0] for s in spans)
     y0 = min(s.bbox[1] for s in spans)
     x1 = max(s.bbox[2] for s in spans)
@@ -407,25 +546,105 @@ def _inside(spans: Sequence[_Span], box: Sequence[float]) -> bool:
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _body_size(spans: Sequence[_Span]) -> float:
+def _extent(group: Sequence[_Line]) -> tuple[float, float, float]:
+    boxes = [s.bbox for _, _, spans in group for s in spans]
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes)
+
+
+def _overlap(box: Sequence[float], span: tuple[float, float]) -> bool:
+    return min(box[2], span[1]) > max(box[0], span[0])
+
+
+def body_size(spans: Sequence[Span]) -> float:
     sizes: Counter[float] = Counter()
     for span in spans:
         sizes[round(span.size * 2) / 2] += len(span.text.strip())
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _text_blocks(group: Sequence[_Line], body: float) -> Iterator[Block]:
+def monospaced(span: Span) -> bool:
+    """Set in a fixed-pitch font (MuPDF's flag, or a typewriter font's name)."""
+    return bool(span.flags & 8) or bool(_MONO_FONT.search(span.font))
+
+
+def _runs(group: Sequence[_Line]) -> Iterator[tuple[bool, list[_Line]]]:
+    """A MuPDF block cut into code and text: lines wholly monospaced are code when two or
+    more follow each other, when they are the whole block, or when one is indented past the
+    block's text (an example line between two sentences)."""
+    left = min(s.bbox[0] for _, _, spans in group for s in spans)
+    for mono, grouped in itertools.groupby(group, key=_mono_line):
+        run = list(grouped)
+        if mono:
+            spans = run[0][2]
+            size = max(s.size for s in spans)
+            indented = min(s.bbox[0] for s in spans) >= left + size
+            mono = len(run) >= 2 or len(run) == len(group) or indented
+        yield mono, run
+
+
+def _near(above: _Line, below: _Line) -> bool:
+    """Whether ``below`` is the next line after ``above`` (less than two lines apart)."""
+    size = max(s.size for s in above[2])
+    return 0 <= below[2][0].origin[1] - above[2][0].origin[1] < 2.5 * size
+
+
+def _mono_line(line: _Line) -> bool:
+    spans = [s for s in line[2] if s.text.strip()]
+    return bool(spans) and all(monospaced(s) for s in spans)
+
+
+def _code(run: Sequence[_Line]) -> Code:
+    """Monospaced lines as one code block, their indentation kept from their positions."""
+    spans = [s for _, _, line_spans in run for s in line_spans if s.text.strip()]
+    widths = [(s.bbox[2] - s.bbox[0]) / len(s.text) for s in spans if s.text]
+    char = sorted(widths)[len(widths) // 2] if widths else 1.0
+    left = min(s.bbox[0] for s in spans)
+    lines = []
+    for _, _, line_spans in run:
+        start = min(s.bbox[0] for s in line_spans if s.text.strip())
+        indent = round((start - left) / char) if char > 0 else 0
+        lines.append(" " * max(0, min(indent, 40)) + "".join(s.text for s in line_spans).strip())
+    return Code("\n".join(lines), "")
+
+
+@dataclass
+class _TitlePage:
+    """On the first page, the lines between its title and its first paragraph that are not
+    bold (authors, affiliations, dates) are no headings."""
+
+    first: bool
+    titled: bool = False
+    body: bool = False
+
+    def byline(self, bold: bool) -> bool:
+        return self.first and self.titled and not self.body and not bold
+
+
+def _text_blocks(
+    group: Sequence[_Line], levels: HeadingLevels, page: int, title_page: _TitlePage
+) -> Iterator[Block]:
     texts = [text for _, text, _ in group]
     joined = _join(texts)
     group_spans = [s for _, _, spans in group for s in spans if s.text.strip()]
-    size = _body_size(group_spans)  # the size of most characters: a drop cap is not a heading
-    short = len(group) <= 3 and len(joined) <= _HEADING_CHARS
-    if short and body and size >= body * _HEADING_RATIO:
-        yield Heading(1 if size >= body * _TITLE_RATIO else 2, (Text(joined),))
+    size = body_size(group_spans)  # the size of most characters: a drop cap is not a heading
+    bold = all(s.bold for s in group_spans)
+    short = len(group) <= 3 and len(joined) <= HEADING_CHARS and not _contents_line(group)
+    large = size >= levels.body * HEADING_RATIO
+    # A bold line of body size ending like a sentence is a run-in heading's paragraph.
+    candidate = large or (bold and len(joined) <= 120 and not joined.endswith((".", ":", ",")))
+    level = None
+    if short and candidate and not _marker(joined):
+        level = levels.level(joined, size, bold, page)
+    if level is not None and title_page.byline(bold):
+        level = None
+    if level is not None:
+        title_page.titled = title_page.titled or level == 1
+        yield Heading(level, (Text(joined),))
         return
-    bold = short and len(joined) <= 120 and all(s.bold for s in group_spans)
-    if bold and not joined.endswith((".", ":", ",")) and not _marker(joined):
-        yield Heading(3, (Text(joined),))
+    if size and levels.body and abs(size - levels.body) < 1:
+        title_page.body = True
+    if sum(_contents_line([line]) for line in group) * 2 >= len(group) > 1:
+        yield from _contents_entries(group)
         return
     paragraph: list[str] = []
     item: tuple[int | None, list[str]] | None = None
@@ -441,6 +660,60 @@ def _text_blocks(group: Sequence[_Line], body: float) -> Iterator[Block]:
         else:
             paragraph.append(text)
     yield from _flush(paragraph, item)
+
+
+def _contents_line(group: Sequence[_Line]) -> bool:
+    """A table of contents' or an index's entry: it ends in a page number set apart from the
+    rest, by leaders or by a gap of more than two characters on the same baseline."""
+    if _LEADER_REF.search(" ".join(text for _, text, _ in group)):
+        return True
+    words = [s for _, _, spans in group for s in spans if s.text.strip()]
+    for before, number in itertools.pairwise(words):
+        if not _PAGE_REF.fullmatch(number.text.strip()):
+            continue
+        same_row = abs(number.origin[1] - before.origin[1]) < number.size / 2
+        if same_row and number.bbox[0] - before.bbox[2] > 2 * number.size:
+            return True
+    return False
+
+
+def _contents_entries(group: Sequence[_Line]) -> Iterator[Block]:
+    """A block of contents or index lines: one list item for each entry (an entry ends with
+    its page number; a line before that wraps its title)."""
+    pending: list[str] = []
+    for line in group:
+        pending.append(line[1])
+        if _contents_line([line]):
+            yield ListItem((Text(_join(pending)),))
+            pending = []
+    if pending:
+        yield ListItem((Text(_join(pending)),))
+
+
+def _run_on(blocks: Sequence[Block]) -> Iterator[Block]:
+    """Join a paragraph to the block before it where a sentence runs on across MuPDF's
+    blocks (a column's foot, a change of line spacing): the first ends in a lower-case
+    letter, a comma or a hyphen, and the second starts in lower case."""
+    previous: Block | None = None
+    for block in blocks:
+        if (
+            isinstance(block, Paragraph)
+            and isinstance(previous, Paragraph | ListItem)
+            and _runs_on(previous.text, block.text)
+        ):
+            previous = replace(previous, content=(Text(_join([previous.text, block.text])),))
+            continue
+        if previous is not None:
+            yield previous
+        previous = block
+    if previous is not None:
+        yield previous
+
+
+def _runs_on(before: str, after: str) -> bool:
+    if not before or not after or not after[0].islower():
+        return False
+    return before[-1].islower() or before[-1] in ",-\u2010"
 
 
 def _marker(text: str) -> tuple[int | None, str] | None:
