@@ -73,10 +73,13 @@ def ocr_metadata(
 ) -> dict[str, MetadataValue]:
     """``ocr_*`` keys: the model, the task, the worst finish reason and the tokens generated.
 
-    Pages read from their text layer (None) add nothing; the keys stay, so every Document
-    has the same ones.
+    They describe the pages the model read; pages read from their text layer (None) add
+    nothing. When the model read none of ``results`` there are no such keys at all: no model,
+    task or finish reason to report, and ``route``/``route_reason`` say how the text was read.
     """
     done = [result for result in results if result is not None]
+    if not done:
+        return {}
     return {
         "ocr_model": model_id,
         "ocr_task": task.describe(),

@@ -28,7 +28,6 @@ from got_model.engine import GOTEngine, OCREngine
 
 from .content import (
     PageContent,
-    ocr_metadata,
     page_metadata,
     page_text,
     resolve_task,
@@ -77,7 +76,12 @@ PAGE_COLUMNS = (
     "error",
     "document_metadata",
 )
-"""The columns of every row ``read_documents`` gives, in this order."""
+"""The columns of every row ``read_documents`` gives, in this order.
+
+Every row has them all, so a row the model never read (a page read from its text layer, a file
+or page that failed before reaching the model) has an empty ``ocr_model`` and ``ocr_task``;
+``ocr_finish_reason`` is empty and ``ocr_generated_tokens`` 0 unless the model finished the page.
+"""
 
 
 def read_documents(
@@ -271,28 +275,25 @@ class _Renderer:
         metadata = page_metadata(item, self.model_id, self.task)  # the loaders' keys, flat
         # What varies by file (a PDF's title, an image's size) goes in as JSON: one schema.
         own = {key: metadata.pop(key) for key in page.document.metadata}
-        row = _empty_row(page.document.source, self.model_id, self.task)
+        row = _empty_row(page.document.source)
         row.update(metadata, document_metadata=json.dumps(own, sort_keys=True, default=str))
-        if page.image is None:  # read from its text layer: finished here
+        if page.image is None:  # read from its text layer: finished here, no model
             row["text"] = page_text(item, self.content)
-        else:
+        else:  # the actor fills in the finish reason and the tokens
             buffer = io.BytesIO()
             page.image.save(buffer, format="PNG", compress_level=1)  # lossless: same cache key
-            row["image"] = buffer.getvalue()
+            row.update(
+                image=buffer.getvalue(), ocr_model=self.model_id, ocr_task=self.task.describe()
+            )
         return row
 
     def _error_row(self, error: DocumentError) -> dict[str, Any]:
-        row = _empty_row(error.source, self.model_id, self.task)
-        row.update(
-            page=(error.page or 0) - 1,
-            page_number=error.page or 0,
-            ocr_finish_reason="",  # the model never ran
-            error=str(error),
-        )
+        row = _empty_row(error.source)
+        row.update(page=(error.page or 0) - 1, page_number=error.page or 0, error=str(error))
         return row
 
 
-def _empty_row(source: str, model_id: str, task: OCRTask) -> dict[str, Any]:
+def _empty_row(source: str) -> dict[str, Any]:
     return {
         "source": source,
         "file_path": source,
@@ -303,7 +304,10 @@ def _empty_row(source: str, model_id: str, task: OCRTask) -> dict[str, Any]:
         "text": "",
         "route": "",
         "route_reason": "",
-        **ocr_metadata(model_id, task, []),  # as for a page the model did not read
+        "ocr_model": "",  # no model read this row (yet): the loaders would have no ocr_* keys
+        "ocr_task": "",
+        "ocr_finish_reason": "",
+        "ocr_generated_tokens": 0,
         "cached": False,
         "error": "",
         "document_metadata": "{}",
@@ -351,7 +355,7 @@ class _PageReader:
             row = todo[position]
             where = f"{batch['source'].iloc[row]}, page {batch['page_number'].iloc[row]}"
             errors[row] = f"{where}: {error.reason}"
-            reasons[row] = ""
+            reasons[row] = ""  # the model was given the page but finished nothing
         filled = (texts, reasons, tokens, cached, errors)
         for name, values in zip((*_FILLED, "error"), filled, strict=True):
             batch[name] = values

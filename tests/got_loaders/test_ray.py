@@ -86,7 +86,8 @@ def test_every_page_arrives_once_with_its_metadata_and_failures_are_rows(
     assert "Neither a PDF nor an image" in rows["notes.txt", 0]["error"]
     pages = {key: row for key, row in rows.items() if key[1]}
     assert all(row["error"] == "" for row in pages.values())
-    assert all(row["ocr_model"] == tiny_checkpoint for row in pages.values())
+    models = {key: row["ocr_model"] for key, row in rows.items()}
+    assert models == {key: tiny_checkpoint if rows[key]["route"] == "ocr" else "" for key in rows}
     assert [rows["three.pdf", n]["total_pages"] for n in (1, 2, 3)] == [3, 3, 3]
     assert rows["three.pdf", 2]["page"] == 1
     assert rows["three.pdf", 2]["page_label"] == "2"
@@ -102,7 +103,10 @@ def test_every_page_arrives_once_with_its_metadata_and_failures_are_rows(
         PagePipeline(tiny_engine, FORMATTED, strategy="auto").run([inputs["mixed.pdf"]])
     )
     assert rows["mixed.pdf", 1]["text"] == text_page.converted.markdown
-    assert rows["mixed.pdf", 1]["ocr_generated_tokens"] == 0
+    no_model = {"ocr_model": "", "ocr_task": "", "ocr_finish_reason": "", "ocr_generated_tokens": 0}
+    for key in [("mixed.pdf", 1), ("missing.pdf", 0), ("notes.txt", 0)]:  # no model read these
+        assert {name: rows[key][name] for name in no_model} == no_model
+    assert rows["mixed.pdf", 2]["ocr_finish_reason"] in {"stop", "length", "repetition"}
     assert len({row["text"] for row in pages.values()}) == len(pages)  # a mix-up would show
 
 
@@ -116,6 +120,11 @@ def test_a_failing_page_is_a_row_with_its_error_and_costs_no_other(
     assert sorted(rows) == [("report.pdf", 1), ("report.pdf", 2), ("report.pdf", 3)]
     assert rows["report.pdf", 2]["error"].startswith(f"{path}, page 2: OCR failed")
     assert rows["report.pdf", 2]["text"] == ""
+    # Given to the model, which finished nothing.
+    assert (rows["report.pdf", 2]["ocr_model"], rows["report.pdf", 2]["ocr_finish_reason"]) == (
+        "fake/got",
+        "",
+    )
     for number in (1, 3):
         assert rows["report.pdf", number]["error"] == ""
         assert f"Document 0 page {number - 1}" in rows["report.pdf", number]["text"]
