@@ -61,9 +61,14 @@ class DocumentText:
     _spans: OrderedDict[int, list[Span]] = field(default_factory=OrderedDict)
     _edges: dict[int, dict[int, str]] = field(default_factory=dict)
     _levels: HeadingLevels | None = None
+    _sampled: dict[int, list[Span]] = field(default_factory=dict)
 
     def spans(self, index: int, pdf_page: Any = None) -> list[Span]:
-        """Page ``index``'s spans, extracted once while they stay in the cache."""
+        """Page ``index``'s spans, extracted once while they stay in the cache (the sample's
+        pages stay until their own turn)."""
+        sampled = self._sampled.pop(index, None)
+        if sampled is not None:
+            return sampled
         cached = self._spans.get(index)
         if cached is None:
             cached = page_spans(self.pdf.load_page(index) if pdf_page is None else pdf_page)
@@ -122,6 +127,7 @@ class DocumentText:
                 spans_by_page[index] = self.spans(index)
             except Exception:
                 continue
+            self._sampled[index] = spans_by_page[index]
         return rank_headings(spans_by_page, outline)
 
 
