@@ -7,8 +7,9 @@ and never reaches the model. The layer becomes the same typed blocks as GOT's ou
 (headings, paragraphs, list items, tables), so Markdown, plain text and Unstructured elements
 come out the same way on both routes.
 
-The text comes from PyMuPDF's ``get_text("dict")`` and its ruled-table finder
-(``find_tables``). pymupdf4llm (shipped with PyMuPDF 2) was measured and left aside: its layout
+The text comes from PyMuPDF's ``get_text("dict")``, the ruled tables from ``text_tables``, and
+what only the whole document tells (heading levels, running headers) from ``text_document``.
+pymupdf4llm (shipped with PyMuPDF 2) was measured and left aside: its layout
 mode costs 0.5-1.3 s of CPU a page and prints to stdout (see the README).
 """
 
