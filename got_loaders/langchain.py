@@ -7,7 +7,8 @@
 
 Metadata follows LangChain's PDF loaders: ``source``, ``file_path``, ``page`` (0-based),
 ``total_pages``, the PDF's own keys lower-cased, plus ``page_number`` (1-based), ``page_label``,
-``route``/``route_reason`` and, for pages GOT read, ``ocr_*`` keys. Every value is a flat scalar and every Document gets its own dict.
+``route``/``route_reason`` and, for pages GOT read, ``ocr_*`` keys. Every value is a flat
+scalar and every Document gets its own dict.
 """
 
 from __future__ import annotations

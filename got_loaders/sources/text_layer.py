@@ -36,6 +36,7 @@ from got_model.markdown import (
     Text,
 )
 
+from .text_math import MathEvidence, formulas
 from .text_tables import FoundTable, find_tables
 
 if TYPE_CHECKING:
@@ -82,7 +83,9 @@ class RouteReason(str, Enum):
     """auto, OCR: the text layer does not read as text: unmapped glyphs (U+FFFD,
     ``(cid:N)``), private-use or control characters, or letters in no plausible mix."""
     MATH = "math"
-    """auto, OCR: math fonts or math symbols: GOT writes the formulas as LaTeX."""
+    """auto, OCR: formulas whose structure the text layer loses (sub- and superscripts, big
+    operators, radicals) or math glyphs it cannot map (``text_math``): GOT writes them as
+    LaTeX. Formulas that read the same as text (``x <= y``) stay on the text route."""
     TABLE = "table"
     """auto, OCR: a ruled table: GOT writes its cells and spans."""
     TEXT_ERROR = "text_error"
@@ -123,8 +126,8 @@ class LayerStats:
     """Characters nobody sees: render mode 3, fully transparent, or Tesseract's font."""
     bad: int = 0
     """U+FFFD, ``(cid:N)``, private-use and control characters."""
-    math: int = 0
-    """Characters in math fonts, and math symbols anywhere."""
+    math: MathEvidence = field(default_factory=MathEvidence)
+    """Formulas found on the page (see ``text_math``)."""
     letters: int = 0
     """Letters and digits."""
     leaders: int = 0
@@ -146,7 +149,6 @@ BAD_SHARE = 0.05
 LETTER_SHARE = 0.5
 WORD_SAMPLE = 20
 VOWELLESS_SHARE = 0.3
-MATH_CHARS = 3
 MARGIN_SHARE = 0.1
 OUTER_SHARE = 0.2
 
@@ -154,11 +156,6 @@ _TEXT_FLAGS = 64  # pymupdf.TEXT_MEDIABOX_CLIP: ligatures expanded, no image dat
 _FILLED_OR_STROKED = 16 | 32  # MuPDF's FZ_STEXT_FILLED | FZ_STEXT_STROKED char flags
 _CID = re.compile(r"\(cid:\d+\)")
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
-_MATH_FONT = re.compile(r"^(CMMI|CMSY|CMEX|CMBSY|MSAM|MSBM|EUFM|EUSM|RSFS|ESINT)|Math|Symbol", re.I)
-# Math operators, arrows aside; minus (U+2212) and the bullet operator (U+2219) are prose's too.
-_MATH = re.compile(
-    "[\u2200-\u2211\u2213-\u2218\u221a-\u22ff\u27c0-\u27ef\u2980-\u2aff\U0001d400-\U0001d7ff]"
-)
 _BAD = re.compile("[\ufffd\x00-\x1f\x7f-\x9f\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _ALNUMERIC = re.compile(r"[^\W_]")
 _LEADERS = re.compile(r"[.\u2026\u00b7_-]{3,}")
@@ -234,7 +231,7 @@ def judge(stats: LayerStats) -> RouteReason:
         return RouteReason.IMAGES
     if garbled(stats):
         return RouteReason.GARBLED
-    if stats.math >= MATH_CHARS:
+    if stats.math.needs_model:
         return RouteReason.MATH
     if stats.invisible * 2 >= stats.chars:
         return RouteReason.OCR_LAYER
@@ -335,12 +332,12 @@ def measure(spans: Sequence[Span], page_rect: Any, images: Sequence[Any]) -> Lay
             stats.over_images += count
         stats.bad += len(_BAD.findall(text)) + sum(len(m) for m in _CID.findall(text))
         stats.letters += len(_ALNUMERIC.findall(text))
-        stats.math += count if _MATH_FONT.search(span.font) else len(_MATH.findall(text))
         stats.leaders += sum(len(run) for run in _LEADERS.findall(text))
         bare = _COMBINING.sub("", unicodedata.normalize("NFKD", span.text))  # accents off
         words = _LOWER_WORD.findall(bare)
         stats.words += len(words)
         stats.vowelless += sum(not _VOWELS.search(word) for word in words)
+    stats.math = formulas(spans)
     return stats
 
 

@@ -22,6 +22,7 @@ from got_loaders.sources.text_layer import (
     Strategy,
     judge,
 )
+from got_loaders.sources.text_math import MathEvidence
 from got_model import FORMATTED, ResultCache
 from got_model.markdown import Heading, ListItem, Paragraph, Table
 from tests.got_loaders.samples import FakeEngine, make_image
@@ -324,8 +325,12 @@ def test_text_pages_stay_out_of_the_result_cache(tmp_path: Path) -> None:
         (LayerStats(chars=100, letters=90, words=20, vowelless=6), RouteReason.GARBLED),
         (LayerStats(chars=100, letters=90, words=20, vowelless=5), None),
         (LayerStats(chars=100, letters=90, words=19, vowelless=19), None),  # too few to judge
-        (LayerStats(chars=100, letters=90, math=3), RouteReason.MATH),
-        (LayerStats(chars=100, letters=90, math=2), None),
+        (
+            LayerStats(chars=100, letters=90, math=MathEvidence(formulas=1, structured=1)),
+            RouteReason.MATH,
+        ),
+        (LayerStats(chars=100, letters=90, math=MathEvidence(formulas=2)), None),  # x <= y
+        (LayerStats(chars=100, letters=90, math=MathEvidence(garbled_math=1)), RouteReason.MATH),
         (LayerStats(chars=100, letters=90, invisible=50), RouteReason.OCR_LAYER),
     ],
 )
