@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from got_model.markdown import (
     Block,
@@ -38,9 +38,6 @@ from got_model.markdown import (
 
 from .text_math import MathEvidence, formulas
 from .text_tables import FoundTable, find_tables
-
-if TYPE_CHECKING:
-    from .text_document import DocumentText
 
 
 class Strategy(str, Enum):
@@ -183,11 +180,21 @@ _TITLE_RATIO = 1.5
 HEADING_CHARS = 200
 
 
+class DocumentView(Protocol):
+    """What ``read_page`` asks of the whole document (``text_document.DocumentText``)."""
+
+    def spans(self, index: int, pdf_page: Any = None) -> list[Span]: ...
+
+    def running(self, index: int, pdf_page: Any) -> frozenset[int]: ...
+
+    def levels(self) -> HeadingLevels: ...
+
+
 def read_page(
     pdf_page: Any,
     strategy: Strategy,
     images: Sequence[Any],
-    document: DocumentText | None = None,
+    document: DocumentView | None = None,
 ) -> tuple[PageRoute, TextLayer | None]:
     """The route of one PDF page and, for the text route, its text layer.
 
