@@ -34,12 +34,12 @@ class Alignment(str, Enum):
 
 def _line_markdown(content: tuple[Inline, ...]) -> str:
     """Inline content that must stay on one line (headings, list items, cells)."""
-    return inline.single_line(inline.to_markdown(content))
+    return inline.single_line(inline.to_markdown(content, block=True))
 
 
 def _text_markdown(content: tuple[Inline, ...]) -> str:
     """Inline content as a block of its own lines (paragraphs, footnotes)."""
-    return escape_line_starts(inline.to_markdown(content)).strip()
+    return escape_line_starts(inline.to_markdown(content, block=True)).strip()
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class ListItem:
         # An item that looks like a block of its own ("- # x", "- 1. x") or a GFM task
         # ("- [ ] x") must stay text.
         body = escape_line_starts(body)
-        if re.match(r"\[[ xX]\]", body):
+        if re.match(r"\[[ xX]\](?=[ \t]|$)", body):
             body = "\\" + body
         return f"{'    ' * self.depth}{marker} {body}".rstrip()
 
@@ -213,7 +213,8 @@ def _grid(rows: tuple[tuple[TableCell, ...], ...]) -> list[list[str]]:
         for cell in row:
             while covered_until.get(c, -1) >= r or c in line:
                 c += 1
-            line[c] = inline.single_line(inline.to_markdown(cell.content, in_table=True))
+            cell_markdown = inline.to_markdown(cell.content, in_table=True, block=True)
+            line[c] = inline.single_line(cell_markdown)
             for dc in range(cell.colspan):
                 line.setdefault(c + dc, "")
                 if cell.rowspan > 1:

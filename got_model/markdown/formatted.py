@@ -272,7 +272,8 @@ class _FormattedParser:
         if level is not None:
             out.append(Heading(level, tuple(nodes)))
         elif name == "footnotetext":
-            out.append(Footnote(tuple(nodes)))
+            # GOT puts several notes in one \footnotetext, one a line: each is a block.
+            out.extend(Footnote(line) for line in _lines(nodes))
         else:  # author, date, caption
             out.append(Paragraph(tuple(nodes)))
         return after
@@ -296,6 +297,16 @@ class _FormattedParser:
             pos += 1
         line_end = self.text.find("\n", pos, end)
         stop = end if line_end == -1 else line_end
+        # "\title{\nR...": GOT starts a title's text on the line after the brace, so an
+        # output cut off there keeps that line, unless it opens a block of its own.
+        if (
+            stop < end
+            and not self.text[pos:stop].strip()
+            and not _DISPLAY_STOP.match(self.text, stop, end)
+        ):
+            pos = stop + 1
+            line_end = self.text.find("\n", pos, end)
+            stop = end if line_end == -1 else line_end
         return pos, stop, stop
 
     # -- environments -----------------------------------------------------------------
@@ -391,6 +402,20 @@ class _FormattedParser:
                 number = counter
             out.append(ListItem(tuple(nodes), depth=depth, number=number, label=label))
             out.extend(rest)
+
+
+def _lines(nodes: list[Inline]) -> list[tuple[Inline, ...]]:
+    """Inline content cut at its line breaks, blank lines left out."""
+    lines: list[list[Inline]] = [[]]
+    for node in nodes:
+        if not isinstance(node, Text) or "\n" not in node.text:
+            lines[-1].append(node)
+            continue
+        first, *rest = node.text.split("\n")
+        lines[-1].append(Text(first))
+        lines.extend([Text(part)] for part in rest)
+    kept = (strip_blank_ends(line) for line in lines)
+    return [tuple(line) for line in kept if line and inline_text(line).strip()]
 
 
 def _item_content(blocks: list[Block]) -> tuple[list[Inline], list[Block]]:

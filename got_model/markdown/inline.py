@@ -121,12 +121,59 @@ def _math_markdown(latex: str, *, display: bool) -> str:
     return f"$${latex}$$" if display else f"${latex}$"
 
 
-def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
-    """Render inline nodes as Markdown; line-start escaping is the caller's job."""
-    parts: list[str | _Styled] = []
+def _renders_nothing(node: Inline) -> bool:
+    if isinstance(node, Text):
+        return not node.text
+    if isinstance(node, Math):
+        return not node.latex.strip()
+    if isinstance(node, InlineCode):
+        return not node.code.strip()
+    if isinstance(node, Strong | Emphasis):
+        return all(_renders_nothing(child) for child in node.children)
+    return False
+
+
+def _joined_text(nodes: Iterable[Inline]) -> list[Inline]:
+    """Neighbouring text as one ``Text`` (escaping looks at a character's neighbours, and at
+    a piece's ends must assume the worst) and neighbouring code as one span."""
+    joined: list[Inline] = []
     for node in nodes:
+        if _renders_nothing(node):
+            continue
+        if isinstance(node, Text) and joined and isinstance(joined[-1], Text):
+            joined[-1] = Text(joined[-1].text + node.text)
+        elif isinstance(node, InlineCode) and joined and isinstance(joined[-1], InlineCode):
+            joined[-1] = InlineCode(joined[-1].code + node.code)  # `a``b` is one span
+        else:
+            joined.append(node)
+    return joined
+
+
+def to_markdown(
+    nodes: Iterable[Inline], *, in_table: bool = False, in_link: bool = False, block: bool = False
+) -> str:
+    """Render inline nodes as Markdown; line-start escaping is the caller's job.
+
+    ``in_table``: inside a GFM table cell; ``in_link``: inside a link's text; ``block``: the
+    nodes are all of a block's content (nothing of ours stands before or after them).
+    """
+    parts: list[str | _Styled] = []
+    joined = _joined_text(nodes)
+    last = len(joined) - 1
+    for index, node in enumerate(joined):
         if isinstance(node, Text):
-            parts.append(escape_inline(node.text))
+            next_node = joined[index + 1] if index < last else None
+            text = escape_inline(
+                node.text,
+                in_table=in_table,
+                in_link=in_link,
+                before_bracket=isinstance(next_node, Link | FootnoteRef),
+                block_start=block and index == 0,
+                block_end=block and index == last,
+            )
+            if index and isinstance(joined[index - 1], FootnoteRef) and text.startswith(("(", "[")):
+                text = "\\" + text  # "[^1](x)" and "[^1][]" would be links
+            parts.append(text)
         elif isinstance(node, Math):
             latex = node.latex
             if in_table:
@@ -134,14 +181,17 @@ def to_markdown(nodes: Iterable[Inline], *, in_table: bool = False) -> str:
                 latex = latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
             parts.append(_math_markdown(latex, display=node.display))
         elif isinstance(node, Strong):
-            parts.append(_Styled("**", "strong", to_markdown(node.children, in_table=in_table)))
+            inner = to_markdown(node.children, in_table=in_table, in_link=in_link)
+            parts.append(_Styled("**", "strong", inner))
         elif isinstance(node, Emphasis):
-            parts.append(_Styled("*", "em", to_markdown(node.children, in_table=in_table)))
+            inner = to_markdown(node.children, in_table=in_table, in_link=in_link)
+            parts.append(_Styled("*", "em", inner))
         elif isinstance(node, InlineCode):
             code = node.code.replace("|", "\\|") if in_table else node.code
             parts.append(_code_span(code))
         elif isinstance(node, Link):
-            label = to_markdown(node.children, in_table=in_table) or escape_inline(node.url)
+            label = to_markdown(node.children, in_table=in_table, in_link=True)
+            label = label or escape_inline(node.url, in_table=in_table, in_link=True)
             url = re.sub(r"[\s<>\\|]", lambda m: f"%{ord(m.group()):02X}", node.url)
             parts.append(f"[{label}](<{url}>)")
         elif isinstance(node, FootnoteRef):

@@ -16,6 +16,7 @@ from got_model.markdown import (
     ListItem,
     Paragraph,
     Table,
+    Text,
     convert,
     to_markdown,
 )
@@ -51,6 +52,35 @@ def test_title_spanning_lines_is_one_heading() -> None:
     (heading,) = blocks("\\title{\nGeneral OCR Theory:\nTowards OCR-2.0\n}")
     assert isinstance(heading, Heading)
     assert heading.markdown == "# General OCR Theory: Towards OCR-2.0"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\title{\nR",  # cut off one letter into the title
+        "\\title{\nR\n\\section*{Intro}\n}",  # a brace closed only after a new section
+    ],
+)
+def test_title_cut_off_after_its_brace_keeps_its_heading(text: str) -> None:
+    assert blocks(text)[0] == Heading(1, (Text("R"),))
+
+
+def test_title_brace_followed_by_a_new_block_is_empty() -> None:
+    assert blocks("\\title{\n\\section*{Intro}") == (Heading(2, (Text("Intro"),)),)
+
+
+def test_footnotetext_with_a_note_per_line_keeps_the_notes_apart() -> None:
+    text = (
+        "Body.\n\\footnotetext{\n\\({ }^{1}\\) The first note.\n\\({ }^{2}\\) The second note.\n}"
+    )
+    notes = [block for block in blocks(text) if isinstance(block, Footnote)]
+    assert [note.text for note in notes] == [
+        "${ }^{1}$ The first note.",
+        "${ }^{2}$ The second note.",
+    ]
+    markdown = to_markdown(text)
+    assert block_types(markdown) == ["paragraph_open"] * 3  # not one run-together paragraph
+    assert visible_text(markdown).split("\n\n")[1:] == [note.text for note in notes]
 
 
 def test_each_line_is_a_paragraph_and_inline_math_uses_dollars() -> None:
