@@ -215,11 +215,16 @@ def read_page(
         tables = find_tables(pdf_page)
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
-        furniture = page_numbers(spans, pdf_page.rect, pdf_page.rotation_matrix)
+        shown, rotation = pdf_page.rect, pdf_page.rotation_matrix
+        furniture = page_numbers(spans, shown, rotation)
+        numbers = number_lines(spans, shown, rotation)
         if document is None:
-            return PageRoute(Route.TEXT, reason), build_layer(spans, tables, skip=furniture)
+            layer = build_layer(spans, tables, furniture, skip_lines=numbers)
+            return PageRoute(Route.TEXT, reason), layer
         furniture |= document.running(index, pdf_page)
-        layer = build_layer(spans, tables, furniture, levels=document.levels(), page=index)
+        layer = build_layer(
+            spans, tables, furniture, skip_lines=numbers, levels=document.levels(), page=index
+        )
         return PageRoute(Route.TEXT, reason), layer
     except Exception:
         if strategy is Strategy.TEXT:
@@ -362,6 +367,7 @@ def build_layer(
     tables: Sequence[FoundTable],
     skip: Collection[int] = (),
     *,
+    skip_lines: Collection[int] = (),
     levels: HeadingLevels | None = None,
     page: int = 0,
 ) -> TextLayer:
@@ -369,7 +375,8 @@ def build_layer(
     by their bullets or numbers, code by its monospaced lines, paragraphs with end-of-line
     hyphens joined (also across MuPDF's blocks, where a sentence runs on), ruled tables.
 
-    ``skip`` names MuPDF blocks left out of the blocks (page numbers, running headers),
+    ``skip`` names MuPDF blocks left out of the blocks (page numbers, running headers), and
+    ``skip_lines`` lines (a page number inside a header),
     though not of the raw text, which stays the text as the PDF carries it. ``levels`` is the
     document's heading scheme (``text_document``) and ``page`` the page's index in it;
     without them, headings are ranked on the page alone."""
@@ -380,7 +387,9 @@ def build_layer(
     kept = [
         (block, text, line_spans)
         for block, text, line_spans in lines
-        if block not in skip and not any(_inside(line_spans, box) for box in table_boxes)
+        if block not in skip
+        and line_spans[0].line not in skip_lines
+        and not any(_inside(line_spans, box) for box in table_boxes)
     ]
     blocks: list[Block] = []
     pending = sorted(zip(table_boxes, tables, strict=True), key=lambda pair: pair[0][1])
@@ -529,6 +538,31 @@ def page_numbers(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[
             or (block == last and y0 >= bottom - OUTER_SHARE * height)
         ):
             found.add(block)
+    return frozenset(found)
+
+
+def number_lines(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[int]:
+    """The lines holding nothing but a page number inside the page's topmost or bottommost
+    block, in its top or bottom fifth: a running header that sets the number on a line of its
+    own ("2 | 2. OPTIONS FOR THE PACKAGE", "3 Using marks | 5") loses the number even where
+    the rest of it is not found on the pages around."""
+    rows = shown_rows(spans, rotation)
+    if not rows:
+        return frozenset()
+    height = float(shown.height)
+    first = min(rows, key=lambda block: rows[block][0])
+    last = max(rows, key=lambda block: rows[block][1])
+    edges = set()
+    if rows[first][1] <= float(shown.y0) + OUTER_SHARE * height:
+        edges.add(first)
+    if rows[last][0] >= float(shown.y1) - OUTER_SHARE * height:
+        edges.add(last)
+    found: set[int] = set()
+    for line, grouped in itertools.groupby(spans, key=lambda span: span.line):
+        members = list(grouped)
+        text = "".join(s.text for s in members).strip()
+        if members[0].block in edges and text and _PAGE_NUMBER.fullmatch(text):
+            found.add(line)
     return frozenset(found)
 
 

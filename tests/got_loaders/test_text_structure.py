@@ -202,3 +202,14 @@ def test_a_table_in_the_right_column_goes_after_that_column_s_text_above_it() ->
         "TABLE",
         "Right column, below the table.",
     ]
+
+
+def test_a_page_number_on_a_line_of_its_own_in_a_header_is_dropped_and_the_rest_kept() -> None:
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=612, height=792)
+    lines(page, 60, ["7", "2. OPTIONS FOR THE PACKAGE"], size=9)  # one block, two lines
+    lines(page, 120, BODY)
+    [result] = read_text(pdf.tobytes())
+    texts = [b.text for b in blocks_of(result)]
+    assert "7" not in " ".join(texts).split(), texts
+    assert texts[0].endswith("OPTIONS FOR THE PACKAGE"), texts
