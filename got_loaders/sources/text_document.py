@@ -27,12 +27,13 @@ from .text_layer import (
     HeadingLevels,
     Span,
     body_size,
+    number_lines,
     page_spans,
     shown_rows,
     title_key,
 )
 
-SAMPLE_PAGES = 24
+SAMPLE_PAGES = 12
 """Pages whose block sizes rank the headings: the first three, the rest spread evenly."""
 CACHED_PAGES = 32
 EDGE_SHARE = 0.12
@@ -62,6 +63,7 @@ class DocumentText:
     _edges: dict[int, dict[int, str]] = field(default_factory=dict)
     _levels: HeadingLevels | None = None
     _sampled: dict[int, list[Span]] = field(default_factory=dict)
+    _numbers: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def spans(self, index: int, pdf_page: Any = None) -> list[Span]:
         """Page ``index``'s spans, extracted once while they stay in the cache (the sample's
@@ -102,6 +104,35 @@ class DocumentText:
                 except Exception:  # a broken neighbour only has no headers to offer
                     self._edges[other] = {}
         return frozenset(block for block, key in own.items() if key in nearby)
+
+    def edge_numbers(self, index: int, pdf_page: Any = None) -> dict[int, int]:
+        """Page ``index``'s number-only lines in its outermost blocks: line -> value."""
+        found = self._numbers.get(index)
+        if found is None:
+            page = self.pdf.load_page(index) if pdf_page is None else pdf_page
+            found = number_lines(self.spans(index, page), page.rect, page.rotation_matrix)
+            self._numbers[index] = found
+        return found
+
+    def numbers(self, index: int, pdf_page: Any) -> frozenset[int]:
+        """The lines of page ``index`` that print its page number inside a header or footer:
+        the number is its label, or it steps with the pages around (a section's number in
+        the same header stays the same, and stays)."""
+        own = self.edge_numbers(index, pdf_page)
+        if not own:
+            return frozenset()
+        label = str(pdf_page.get_label() or "").strip().lower()
+        stepped: set[int] = set()
+        for step in NEIGHBOURS:
+            other = index + step
+            if 0 <= other < self.pdf.page_count:
+                try:
+                    stepped.update(value - step for value in self.edge_numbers(other).values())
+                except Exception:  # a broken neighbour has no numbers to offer
+                    self._numbers[other] = {}
+        return frozenset(
+            line for line, value in own.items() if value in stepped or str(value) == label
+        )
 
     def levels(self) -> HeadingLevels:
         """The document's heading scheme, read once."""

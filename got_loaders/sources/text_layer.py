@@ -187,6 +187,8 @@ class DocumentView(Protocol):
 
     def running(self, index: int, pdf_page: Any) -> frozenset[int]: ...
 
+    def numbers(self, index: int, pdf_page: Any) -> frozenset[int]: ...
+
     def levels(self) -> HeadingLevels: ...
 
 
@@ -217,11 +219,12 @@ def read_page(
             return PageRoute(Route.OCR, RouteReason.TABLE), None
         shown, rotation = pdf_page.rect, pdf_page.rotation_matrix
         furniture = page_numbers(spans, shown, rotation)
-        numbers = number_lines(spans, shown, rotation)
         if document is None:
+            numbers = frozenset(number_lines(spans, shown, rotation))
             layer = build_layer(spans, tables, furniture, skip_lines=numbers)
             return PageRoute(Route.TEXT, reason), layer
         furniture |= document.running(index, pdf_page)
+        numbers = document.numbers(index, pdf_page)
         layer = build_layer(
             spans, tables, furniture, skip_lines=numbers, levels=document.levels(), page=index
         )
@@ -315,13 +318,11 @@ def page_spans(pdf_page: Any) -> list[Span]:
 
 
 def _box(values: Sequence[Any]) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = (float(value) for value in values)
-    return x0, y0, x1, y1
+    return float(values[0]), float(values[1]), float(values[2]), float(values[3])
 
 
 def _point(values: Sequence[Any]) -> tuple[float, float]:
-    x, y = (float(value) for value in values)
-    return x, y
+    return float(values[0]), float(values[1])
 
 
 def measure(spans: Sequence[Span], page_rect: Any, images: Sequence[Any]) -> LayerStats:
@@ -497,8 +498,14 @@ def shown_rows(spans: Sequence[Span], rotation: Any) -> dict[int, tuple[float, f
     """Each block's top and bottom on the page as shown (``rotation``: PyMuPDF's
     ``rotation_matrix``, from the spans' unrotated coordinates)."""
     rows: dict[int, tuple[float, float]] = {}
+    b, d, f = float(rotation.b), float(rotation.d), float(rotation.f)
+    upright = b == 0 and d == 1
     for span in spans:
         if not span.text.strip():
+            continue
+        if upright:  # most pages: the shown y is the y
+            low, high = rows.get(span.block, (float("inf"), float("-inf")))
+            rows[span.block] = (min(low, span.bbox[1] + f), max(high, span.bbox[3] + f))
             continue
         ys = [
             x * rotation.b + y * rotation.d + rotation.f
@@ -541,14 +548,15 @@ def page_numbers(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[
     return frozenset(found)
 
 
-def number_lines(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[int]:
-    """The lines holding nothing but a page number inside the page's topmost or bottommost
-    block, in its top or bottom fifth: a running header that sets the number on a line of its
-    own ("2 | 2. OPTIONS FOR THE PACKAGE", "3 Using marks | 5") loses the number even where
-    the rest of it is not found on the pages around."""
+def number_lines(spans: Sequence[Span], shown: Any, rotation: Any) -> dict[int, int]:
+    """The lines holding nothing but a number inside the page's topmost or bottommost block,
+    in its top or bottom fifth, and their values: a running header that sets the page number
+    on a line of its own ("2 | 2. OPTIONS FOR THE PACKAGE", "3 Using marks | 5"). Which of
+    them is the page's number the document tells (``text_document``); alone, a page drops
+    them all."""
     rows = shown_rows(spans, rotation)
     if not rows:
-        return frozenset()
+        return {}
     height = float(shown.height)
     first = min(rows, key=lambda block: rows[block][0])
     last = max(rows, key=lambda block: rows[block][1])
@@ -557,13 +565,27 @@ def number_lines(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[
         edges.add(first)
     if rows[last][0] >= float(shown.y1) - OUTER_SHARE * height:
         edges.add(last)
-    found: set[int] = set()
+    found: dict[int, int] = {}
     for line, grouped in itertools.groupby(spans, key=lambda span: span.line):
         members = list(grouped)
-        text = "".join(s.text for s in members).strip()
-        if members[0].block in edges and text and _PAGE_NUMBER.fullmatch(text):
-            found.add(line)
-    return frozenset(found)
+        value = _number_value("".join(s.text for s in members).strip())
+        if members[0].block in edges and value is not None:
+            found[line] = value
+    return found
+
+
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def _number_value(text: str) -> int | None:
+    """The value of a bare page number: "12", "- 12 -", "xiv"; None for anything else."""
+    bare = text.strip(" -\u2013\u2014").lower()
+    if bare.isdigit() and len(bare) <= 4:
+        return int(bare)
+    if not bare or len(bare) > 6 or any(c not in _ROMAN for c in bare):
+        return None
+    values = [_ROMAN[c] for c in bare]
+    return sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
 
 
 def _lines(spans: Sequence[Span]) -> list[_Line]:
