@@ -337,9 +337,12 @@ def render(markdown: str) -> Shown:
     headings: list[tuple[int, str]] = []
     code: list[list[str]] = []
     lists = 0
+    marker = ""  # an ordered item's number is text a reader sees ("2. Start R")
     tokens = _commonmark().parse(markdown)
     for position, token in enumerate(tokens):
-        if token.type in ("bullet_list_open", "ordered_list_open"):
+        if token.type == "list_item_open":
+            marker = f"{token.info}{token.markup} " if token.info else ""
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
             lists += 1
         elif token.type in ("bullet_list_close", "ordered_list_close"):
             lists -= 1
@@ -350,7 +353,8 @@ def render(markdown: str) -> Shown:
                 headings.append((int(opener.tag[1:]), text))
                 blocks.append(("heading", text))
             elif opener.type == "paragraph_open":
-                blocks.append(("list" if lists else "paragraph", text))
+                blocks.append(("list" if lists else "paragraph", marker + text))
+                marker = ""
             else:
                 blocks.append(("table", text))
         elif token.type in ("fence", "code_block"):
