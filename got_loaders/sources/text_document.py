@@ -60,10 +60,9 @@ class DocumentText:
 
     pdf: Any
     _spans: OrderedDict[int, list[Span]] = field(default_factory=OrderedDict)
-    _edges: dict[int, dict[int, str]] = field(default_factory=dict)
+    _edges_of: dict[int, tuple[dict[int, str], dict[int, int]]] = field(default_factory=dict)
     _levels: HeadingLevels | None = None
     _sampled: dict[int, list[Span]] = field(default_factory=dict)
-    _numbers: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def spans(self, index: int, pdf_page: Any = None) -> list[Span]:
         """Page ``index``'s spans, extracted once while they stay in the cache (the sample's
@@ -83,11 +82,24 @@ class DocumentText:
     def edges(self, index: int, pdf_page: Any = None) -> dict[int, str]:
         """Page ``index``'s blocks at its top or bottom edge: block number -> "top:key" or
         "bottom:key"."""
-        found = self._edges.get(index)
+        return self._edge_info(index, pdf_page)[0]
+
+    def edge_numbers(self, index: int, pdf_page: Any = None) -> dict[int, int]:
+        """Page ``index``'s number-only lines in its outermost blocks: line -> value."""
+        return self._edge_info(index, pdf_page)[1]
+
+    def _edge_info(self, index: int, pdf_page: Any) -> tuple[dict[int, str], dict[int, int]]:
+        found = self._edges_of.get(index)
         if found is None:
             page = self.pdf.load_page(index) if pdf_page is None else pdf_page
-            found = edge_blocks(self.spans(index, page), page.rect, page.rotation_matrix)
-            self._edges[index] = found
+            spans = self.spans(index, page)
+            shown, rotation = page.rect, page.rotation_matrix
+            rows = shown_rows(spans, rotation)
+            found = (
+                edge_blocks(spans, shown, rotation, rows),
+                number_lines(spans, shown, rotation, rows),
+            )
+            self._edges_of[index] = found
         return found
 
     def running(self, index: int, pdf_page: Any) -> frozenset[int]:
@@ -102,17 +114,8 @@ class DocumentText:
                 try:
                     nearby.update(self.edges(other).values())
                 except Exception:  # a broken neighbour only has no headers to offer
-                    self._edges[other] = {}
+                    self._edges_of[other] = ({}, {})
         return frozenset(block for block, key in own.items() if key in nearby)
-
-    def edge_numbers(self, index: int, pdf_page: Any = None) -> dict[int, int]:
-        """Page ``index``'s number-only lines in its outermost blocks: line -> value."""
-        found = self._numbers.get(index)
-        if found is None:
-            page = self.pdf.load_page(index) if pdf_page is None else pdf_page
-            found = number_lines(self.spans(index, page), page.rect, page.rotation_matrix)
-            self._numbers[index] = found
-        return found
 
     def numbers(self, index: int, pdf_page: Any) -> frozenset[int]:
         """The lines of page ``index`` that print its page number inside a header or footer:
@@ -129,7 +132,7 @@ class DocumentText:
                 try:
                     stepped.update(value - step for value in self.edge_numbers(other).values())
                 except Exception:  # a broken neighbour has no numbers to offer
-                    self._numbers[other] = {}
+                    self._edges_of[other] = ({}, {})
         return frozenset(
             line for line, value in own.items() if value in stepped or str(value) == label
         )
@@ -171,32 +174,43 @@ def sample_pages(total: int) -> list[int]:
     return [0, 1, 2, *sorted({3 + int(i * step) for i in range(rest)})]
 
 
-def edge_blocks(spans: Sequence[Span], shown: Any, rotation: Any) -> dict[int, str]:
+def edge_blocks(
+    spans: Sequence[Span],
+    shown: Any,
+    rotation: Any,
+    rows: dict[int, tuple[float, float]] | None = None,
+) -> dict[int, str]:
     """Blocks lying wholly in the top or bottom ``EDGE_SHARE`` of the page as shown, and the
     outermost block at each edge within ``OUTER_SHARE``, set no larger than the page's body
     text: block -> "top:key"/"bottom:key"."""
-    rows = shown_rows(spans, rotation)
+    rows = shown_rows(spans, rotation) if rows is None else rows
     if not rows:
         return {}
     height = float(shown.height)
     top, bottom = float(shown.y0), float(shown.y1)
-    body = body_size(spans)
-    members: dict[int, list[Span]] = {}
-    for span in spans:
-        members.setdefault(span.block, []).append(span)
     first = min(rows, key=lambda block: rows[block][0])
     last = max(rows, key=lambda block: rows[block][1])
-    found: dict[int, str] = {}
+    edges: dict[int, str] = {}
     for block, (y0, y1) in rows.items():
-        key = edge_key("".join(span.text for span in members[block]))
-        if not key or body_size(members[block]) > body * HEADING_RATIO:
-            continue  # headers and footers are set small: a large line is a heading
         if y1 <= top + EDGE_SHARE * height or (block == first and y1 <= top + OUTER_SHARE * height):
-            found[block] = "top:" + key
+            edges[block] = "top:"
         elif y0 >= bottom - EDGE_SHARE * height or (
             block == last and y0 >= bottom - OUTER_SHARE * height
         ):
-            found[block] = "bottom:" + key
+            edges[block] = "bottom:"
+    if not edges:
+        return {}
+    members: dict[int, list[Span]] = {block: [] for block in edges}
+    for span in spans:
+        if span.block in members:
+            members[span.block].append(span)
+    body = body_size(spans)
+    found: dict[int, str] = {}
+    for block, edge in edges.items():
+        key = edge_key("".join(span.text for span in members[block]))
+        # Headers and footers are set small: a large line is a heading.
+        if key and body_size(members[block]) <= body * HEADING_RATIO:
+            found[block] = edge + key
     return found
 
 

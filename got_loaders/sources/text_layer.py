@@ -18,11 +18,10 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from got_model.markdown import (
     Block,
@@ -218,9 +217,10 @@ def read_page(
         if strategy is Strategy.AUTO and tables:
             return PageRoute(Route.OCR, RouteReason.TABLE), None
         shown, rotation = pdf_page.rect, pdf_page.rotation_matrix
-        furniture = page_numbers(spans, shown, rotation)
+        rows = shown_rows(spans, rotation)
+        furniture = page_numbers(spans, shown, rotation, rows)
         if document is None:
-            numbers = frozenset(number_lines(spans, shown, rotation))
+            numbers = frozenset(number_lines(spans, shown, rotation, rows))
             layer = build_layer(spans, tables, furniture, skip_lines=numbers)
             return PageRoute(Route.TEXT, reason), layer
         furniture |= document.running(index, pdf_page)
@@ -266,8 +266,9 @@ def garbled(stats: LayerStats) -> bool:
     return stats.words >= WORD_SAMPLE and stats.vowelless >= VOWELLESS_SHARE * stats.words
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """One span of MuPDF's text (a tuple: a page holds thousands, built on every read)."""
+
     text: str
     font: str
     size: float
@@ -287,13 +288,20 @@ def page_spans(pdf_page: Any) -> list[Span]:
     data = pdf_page.get_text("dict", flags=_TEXT_FLAGS)
     spans: list[Span] = []
     line_number = 0
+    fonts: dict[str, tuple[str, bool]] = {}  # MuPDF's name -> (name, bold by name)
     for block_number, block in enumerate(data.get("blocks", ())):
         if block.get("type", 0) != 0:
             continue
         for line in block.get("lines", ()):
             for span in line.get("spans", ()):
-                font = _SUBSET.sub("", str(span.get("font", "")))
+                raw_font = str(span.get("font", ""))
+                named = fonts.get(raw_font)
+                if named is None:
+                    font = _SUBSET.sub("", raw_font)
+                    named = fonts[raw_font] = (font, "bold" in font.lower())
+                font, bold_name = named
                 char_flags = span.get("char_flags")
+                flags = int(span.get("flags", 0))
                 invisible = (
                     span.get("alpha", 255) == 0
                     or font == "GlyphLessFont"
@@ -301,16 +309,16 @@ def page_spans(pdf_page: Any) -> list[Span]:
                 )
                 spans.append(
                     Span(
-                        text=str(span.get("text", "")),
-                        font=font,
-                        size=float(span.get("size", 0.0)),
-                        bold=bool(int(span.get("flags", 0)) & 16) or "bold" in font.lower(),
-                        invisible=invisible,
-                        bbox=_box(span.get("bbox", (0.0, 0.0, 0.0, 0.0))),
-                        line=line_number,
-                        block=block_number,
-                        flags=int(span.get("flags", 0)),
-                        origin=_point(span.get("origin", (0.0, 0.0))),
+                        str(span.get("text", "")),
+                        font,
+                        float(span.get("size", 0.0)),
+                        bool(flags & 16) or bold_name,
+                        invisible,
+                        _box(span.get("bbox", (0.0, 0.0, 0.0, 0.0))),
+                        line_number,
+                        block_number,
+                        flags,
+                        _point(span.get("origin", (0.0, 0.0))),
                     )
                 )
             line_number += 1
@@ -517,15 +525,21 @@ def shown_rows(spans: Sequence[Span], rotation: Any) -> dict[int, tuple[float, f
     return rows
 
 
-def page_numbers(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[int]:
+def page_numbers(
+    spans: Sequence[Span],
+    shown: Any,
+    rotation: Any,
+    rows: Mapping[int, tuple[float, float]] | None = None,
+) -> frozenset[int]:
     """The MuPDF blocks that hold nothing but a printed page number ("12", "xiv", "- 12 -",
     "Page 3 of 10") in the top or bottom tenth of the page as shown, or as its topmost or
     bottommost block in the top or bottom fifth (LaTeX's number on US Letter sits at about
     0.88 of the height): furniture, not content.
 
     ``shown`` is the page's rect as displayed; ``rotation`` maps the spans' unrotated
-    coordinates onto it (PyMuPDF's ``rotation_matrix``)."""
-    rows = shown_rows(spans, rotation)
+    coordinates onto it (PyMuPDF's ``rotation_matrix``); ``rows`` is ``shown_rows`` of the
+    spans, if the caller has it."""
+    rows = shown_rows(spans, rotation) if rows is None else rows
     if not rows:
         return frozenset()
     height = float(shown.height)
@@ -548,13 +562,18 @@ def page_numbers(spans: Sequence[Span], shown: Any, rotation: Any) -> frozenset[
     return frozenset(found)
 
 
-def number_lines(spans: Sequence[Span], shown: Any, rotation: Any) -> dict[int, int]:
+def number_lines(
+    spans: Sequence[Span],
+    shown: Any,
+    rotation: Any,
+    rows: Mapping[int, tuple[float, float]] | None = None,
+) -> dict[int, int]:
     """The lines holding nothing but a number inside the page's topmost or bottommost block,
     in its top or bottom fifth, and their values: a running header that sets the page number
     on a line of its own ("2 | 2. OPTIONS FOR THE PACKAGE", "3 Using marks | 5"). Which of
     them is the page's number the document tells (``text_document``); alone, a page drops
     them all."""
-    rows = shown_rows(spans, rotation)
+    rows = shown_rows(spans, rotation) if rows is None else rows
     if not rows:
         return {}
     height = float(shown.height)
@@ -617,10 +636,12 @@ def _overlap(box: Sequence[float], span: tuple[float, float]) -> bool:
 
 
 def body_size(spans: Sequence[Span]) -> float:
-    sizes: Counter[float] = Counter()
+    """The size (to half a point) of most of the spans' characters; 0 for none."""
+    sizes: dict[float, int] = {}
     for span in spans:
-        sizes[round(span.size * 2) / 2] += len(span.text.strip())
-    return sizes.most_common(1)[0][0] if sizes else 0.0
+        size = round(span.size * 2) / 2
+        sizes[size] = sizes.get(size, 0) + len(span.text.strip())
+    return max(sizes, key=sizes.__getitem__) if sizes else 0.0
 
 
 def monospaced(span: Span) -> bool:
