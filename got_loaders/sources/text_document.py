@@ -28,6 +28,7 @@ from .text_layer import (
     Span,
     body_size,
     number_lines,
+    outer_blocks,
     page_spans,
     shown_rows,
     title_key,
@@ -188,8 +189,7 @@ def edge_blocks(
         return {}
     height = float(shown.height)
     top, bottom = float(shown.y0), float(shown.y1)
-    first = min(rows, key=lambda block: rows[block][0])
-    last = max(rows, key=lambda block: rows[block][1])
+    first, last = outer_blocks(rows)
     edges: dict[int, str] = {}
     for block, (y0, y1) in rows.items():
         if y1 <= top + EDGE_SHARE * height or (block == first and y1 <= top + OUTER_SHARE * height):

@@ -525,6 +525,11 @@ def shown_rows(spans: Sequence[Span], rotation: Any) -> dict[int, tuple[float, f
     return rows
 
 
+def outer_blocks(rows: Mapping[int, tuple[float, float]]) -> tuple[int, int]:
+    """The topmost and the bottommost block of ``shown_rows`` (not empty)."""
+    return min(rows, key=lambda block: rows[block][0]), max(rows, key=lambda block: rows[block][1])
+
+
 def page_numbers(
     spans: Sequence[Span],
     shown: Any,
@@ -543,8 +548,7 @@ def page_numbers(
     if not rows:
         return frozenset()
     height = float(shown.height)
-    first = min(rows, key=lambda block: rows[block][0])
-    last = max(rows, key=lambda block: rows[block][1])
+    first, last = outer_blocks(rows)
     found: set[int] = set()
     top, bottom = float(shown.y0), float(shown.y1)
     for block, grouped in itertools.groupby(spans, key=lambda span: span.block):
@@ -577,8 +581,7 @@ def number_lines(
     if not rows:
         return {}
     height = float(shown.height)
-    first = min(rows, key=lambda block: rows[block][0])
-    last = max(rows, key=lambda block: rows[block][1])
+    first, last = outer_blocks(rows)
     edges = set()
     if rows[first][1] <= float(shown.y0) + OUTER_SHARE * height:
         edges.add(first)
