@@ -29,7 +29,7 @@ from transformers import GotOcr2Processor
 
 from got_model import OCRRequest, OCRTask
 from got_model.testing import _build_image_processor, _build_tokenizer
-from got_model.vllm_backend import _Inputs
+from got_model.vllm_backend import PageInputs
 
 PAGE = (1700, 2200)
 
@@ -63,7 +63,7 @@ def main() -> None:
         image_processor=_build_image_processor(1024), tokenizer=_build_tokenizer()
     )
     images = processor.image_processor
-    inputs = _Inputs(processor)
+    inputs = PageInputs(processor)
     task = OCRTask(crop_to_patches=True) if args.multi_crop else OCRTask()
     pages = [page(seed) for seed in range(args.pages)]
     built = [inputs.build(OCRRequest((p,), task)) for p in pages]

@@ -16,6 +16,7 @@ from got_model import (
     OCRResult,
     OCRTask,
     ResultCache,
+    ServerEngine,
     VLLMEngine,
 )
 
@@ -100,6 +101,7 @@ __all__ = [
     "ResultCache",
     "Route",
     "RouteReason",
+    "ServerEngine",
     "SourceDocument",
     "Strategy",
     "UnsupportedFormatError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from got_model.engine import GOT_MAX_NEW_TOKENS, OCREngine
 from got_model.loading import DEFAULT_MODEL_ID, LoadSettings
+from got_model.server_engine import ServerEngine
 from got_model.transformers_backend import GenerationSettings, GOTEngine, process_engine
 from got_model.vllm_backend import VLLMEngine, VLLMSettings, process_vllm_engine
 
@@ -71,12 +72,13 @@ def engine_or_default(engine: OCREngine | None) -> OCREngine:
 
 
 def engine_batch_size(engine: OCREngine, batch_size: int | None) -> int:
-    """``batch_size``, else the engine's own (a ``GOTEngine``'s or ``VLLMEngine``'s), else
+    """``batch_size``, else the engine's own (a ``GOTEngine``'s, ``VLLMEngine``'s or
+    ``ServerEngine``'s), else
     ``DEFAULT_BATCH_SIZE``."""
     if batch_size is not None:
         return batch_size
     if isinstance(engine, GOTEngine):
         return engine.generation_settings.batch_size
-    if isinstance(engine, VLLMEngine):
+    if isinstance(engine, (VLLMEngine, ServerEngine)):
         return engine.settings.batch_size
     return DEFAULT_BATCH_SIZE

@@ -113,7 +113,9 @@ def read_documents(
             include_paths=True)``, which reads from S3 and other filesystems too).
         engine: the engine each actor reads with; it is pickled to the actors, and a
             ``GOTEngine`` pickles as its settings, so each actor loads its own model on first
-            use. Default ``GOTEngine()`` (GOT-OCR 2.0 from the Hub, on the actor's GPU).
+            use. Default ``GOTEngine()`` (GOT-OCR 2.0 from the Hub, on the actor's GPU). A
+            ``ServerEngine`` makes the actors clients of a GOT server (``got-ocr serve``):
+            they load no model and hold no GPU.
         task: ``"formatted"`` (Markdown with headings, tables, math), ``"plain"``, or an
             ``OCRTask``.
         content: the ``text`` column: ``"markdown"``, ``"text"`` or ``"raw"``.
@@ -122,7 +124,8 @@ def read_documents(
         password: for encrypted PDFs.
         batch_size: pages per ``generate`` call in each actor.
         actors: how many engines read at once (one per GPU, typically).
-        num_gpus: GPUs each actor holds; default 1 when the cluster has GPUs, else 0.
+        num_gpus: GPUs each actor holds; default 1 when the cluster has GPUs (0 with a
+            ``ServerEngine``), else 0.
         num_cpus: CPUs each actor holds.
         cache: the result cache (``True``, a path, or a ``ResultCache``): each actor opens
             the file on its own node, looks pages up before the model and stores new results.
@@ -151,6 +154,8 @@ def read_documents(
     if not ray.is_initialized():  # as Ray Data would, but with room for the render tasks
         start_local_ray(actors, num_cpus)
     resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    if num_gpus is None and not the_engine.runs_model_here:
+        num_gpus = 0  # a ServerEngine: the server holds the GPU
     if num_gpus is None:
         num_gpus = 1 if resources.get("GPU", 0) >= 1 else 0
         if not num_gpus:

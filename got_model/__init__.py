@@ -13,12 +13,16 @@ from .errors import (
     MissingExtraError,
     ModelLoadError,
     ModelNotAvailableError,
+    ServerAuthError,
+    ServerError,
+    ServerUnavailableError,
 )
 from .images import to_rgb
 from .loading import DEFAULT_MODEL_ID, LoadSettings
 from .markdown import BlockKind, MarkdownOutput, to_markdown
 from .repetition import Repetition, RepetitionGuard
 from .results import FinishReason, GenerationStats, OCRResult
+from .server_engine import ServerEngine, ServerSettings
 from .tasks import FORMATTED, PLAIN, OCRRequest, OCRTask, OutputFormat, RegionColor
 from .transformers_backend import GenerationSettings, GOTEngine
 from .vllm_backend import VLLMEngine, VLLMSettings
@@ -55,6 +59,11 @@ __all__ = [
     "Repetition",
     "RepetitionGuard",
     "ResultCache",
+    "ServerAuthError",
+    "ServerEngine",
+    "ServerError",
+    "ServerSettings",
+    "ServerUnavailableError",
     "VLLMEngine",
     "VLLMSettings",
     "__version__",

@@ -94,6 +94,13 @@ class OCREngine(ABC):
         """
         return 0
 
+    @property
+    def runs_model_here(self) -> bool:
+        """True when this process runs the model (and needs its device); False for an engine
+        that sends pages to a model elsewhere (``ServerEngine``): Ray's actors then hold no
+        GPU for it."""
+        return True
+
     def submit_each(self, requests: Sequence[OCRRequest]) -> Future[list[OCRResult | Exception]]:
         """Start ``recognize_each`` on ``requests``; the future gives its list.
 

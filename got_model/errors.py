@@ -59,3 +59,33 @@ class MissingExtraError(GOTError, ImportError):
             f'Install it with: pip install "got-loaders[{extra}]"',
             name=missing_module,
         )
+
+
+class ServerError(GOTError):
+    """A GOT server (``ServerEngine``) could not read one page: it refused the page, answered
+    with an error, did not answer in time, or was lost while reading it. The page alone fails;
+    rerunning reads it again."""
+
+
+class ServerUnavailableError(ModelLoadError):
+    """No GOT server answers at the URL (nothing listens, or not an OpenAI-compatible API), or
+    it does not serve the model asked for: no page can be read."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(
+            f"Cannot use the GOT server at {url}: {reason}\n"
+            "Start one with: got-ocr serve (it prints its URL when ready)."
+        )
+
+
+class ServerAuthError(ModelLoadError):
+    """The GOT server refused the API key: no page can be read."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(
+            f"The GOT server at {url} refused the API key ({reason}). Pass the key the server "
+            "was started with: ServerEngine(url, api_key=...), got-ocr convert --api-key, or "
+            "the GOT_OCR_API_KEY environment variable."
+        )

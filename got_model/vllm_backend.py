@@ -111,7 +111,7 @@ class VLLMEngine(OCREngine):
     """
 
     _driver: _Driver | None
-    _inputs: _Inputs | None
+    _inputs: PageInputs | None
     _load_lock: threading.Lock
     _lock: threading.Lock
     _stats: GenerationStats
@@ -331,7 +331,7 @@ class _Input:
     task: OCRTask
 
 
-class _Inputs:
+class PageInputs:
     """Writes each request's prompt as GOT's processor would and brings its images to GOT's
     input size, with the processor's own resize and tiling.
 
@@ -407,13 +407,7 @@ class _Inputs:
     def _prompt(self, request: OCRRequest, image_count: int) -> str:
         task = request.task
         processor = self.processor
-        box = ""
-        if task.box is not None:
-            # Scaled to 0-1000 of the page and truncated, as GOT's processor writes it.
-            width, height = request.images[0].size
-            x1, y1, x2, y2 = task.box
-            scaled = [x1 / width, y1 / height, x2 / width, y2 / height]
-            box = str([int(value * 1000) for value in scaled])
+        box = "" if task.box is None else str(scaled_box(task.box, request.images[0].size))
         query = (
             (f"[{task.color.value}] " if task.color is not None else "")
             + box
@@ -461,6 +455,14 @@ class _Inputs:
             tiles = tiles.round().clamp(0, 255)
         pixels = tiles.to(torch.uint8).permute(0, 2, 3, 1).numpy()
         return tuple(Image.fromarray(np.ascontiguousarray(tile)) for tile in pixels)
+
+
+def scaled_box(box: tuple[float, float, float, float], size: tuple[int, int]) -> list[int]:
+    """``box`` (pixels of a ``size`` page) scaled to 0-1000 and truncated, as GOT's processor
+    writes it into the prompt."""
+    width, height = size
+    x1, y1, x2, y2 = box
+    return [int(value * 1000) for value in (x1 / width, y1 / height, x2 / width, y2 / height)]
 
 
 def _input_error(index: int, task: OCRTask, exc: Exception) -> Exception:
@@ -528,7 +530,7 @@ class _Driver:
     @classmethod
     def start(cls, owner: VLLMEngine) -> _Driver:
         processor, path = _load_processor(owner.load_settings)
-        inputs = _Inputs(processor)
+        inputs = PageInputs(processor)
         inputs.check()
         owner._inputs = inputs
         engine = _start_vllm(owner.load_settings, owner.settings, path, processor)
@@ -783,24 +785,7 @@ def _start_vllm(load: LoadSettings, settings: VLLMSettings, path: str, processor
     from .vllm_plugin import register
 
     register()  # vLLM loads it by its entry point too; this covers a source checkout
-    tokens_per_patch = _image_tokens_per_patch(path)
-    arguments: dict[str, Any] = {
-        "model": path,
-        "tokenizer": path,
-        "model_impl": "transformers",
-        "dtype": load.dtype,
-        "max_num_seqs": settings.max_num_seqs,
-        "gpu_memory_utilization": settings.gpu_memory_utilization,
-        "max_model_len": settings.max_model_len,
-        "enforce_eager": settings.enforce_eager,
-        "mm_processor_kwargs": {"num_image_tokens": tokens_per_patch},
-        # A request that failed in vLLM's multimodal cache leaves it out of step with the
-        # engine, and the next request fails too; pages are never seen twice anyway.
-        "mm_processor_cache_gb": 0,
-        "limit_mm_per_prompt": {"image": _MAX_IMAGES_PER_PROMPT},
-        "disable_log_stats": True,
-        **dict(settings.options),
-    }
+    arguments = {**vllm_arguments(load, settings, path), "disable_log_stats": True}
     try:
         config = EngineArgs(**arguments).create_engine_config()
         from vllm.v1.executor import Executor
@@ -815,6 +800,32 @@ def _start_vllm(load: LoadSettings, settings: VLLMSettings, path: str, processor
         raise ModelLoadError(
             f"vLLM cannot run the GOT model {load.model!r}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def vllm_arguments(load: LoadSettings, settings: VLLMSettings, path: str) -> dict[str, Any]:
+    """The ``vllm.EngineArgs`` GOT runs with, from ``path`` (the checkpoint's directory): the
+    in-process engine and ``got-ocr serve`` start vLLM alike.
+
+    Each image costs one patch of GOT's image tokens (multi-crop tiles go as separate images),
+    and a prompt may hold up to ``_MAX_IMAGES_PER_PROMPT`` images: vLLM sizes its encoder
+    budget and profiles the encoder's memory by them.
+    """
+    return {
+        "model": path,
+        "tokenizer": path,
+        "model_impl": "transformers",
+        "dtype": load.dtype,
+        "max_num_seqs": settings.max_num_seqs,
+        "gpu_memory_utilization": settings.gpu_memory_utilization,
+        "max_model_len": settings.max_model_len,
+        "enforce_eager": settings.enforce_eager,
+        "mm_processor_kwargs": {"num_image_tokens": _image_tokens_per_patch(path)},
+        # A request that failed in vLLM's multimodal cache leaves it out of step with the
+        # engine, and the next request fails too; pages are never seen twice anyway.
+        "mm_processor_cache_gb": 0,
+        "limit_mm_per_prompt": {"image": _MAX_IMAGES_PER_PROMPT},
+        **dict(settings.options),
+    }
 
 
 # Multi-crop reads up to 64 tiles and a thumbnail; a multi-page request one image a page.
@@ -838,4 +849,11 @@ def _shutdown(engine: Any) -> None:
         logger.debug("vLLM's engine core did not shut down cleanly", exc_info=True)
 
 
-__all__ = ["VLLMEngine", "VLLMSettings", "process_vllm_engine"]
+__all__ = [
+    "PageInputs",
+    "VLLMEngine",
+    "VLLMSettings",
+    "process_vllm_engine",
+    "scaled_box",
+    "vllm_arguments",
+]

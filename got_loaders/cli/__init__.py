@@ -3,6 +3,7 @@
     got-ocr convert paper.pdf scans/ -o out/
     got-ocr convert - --format jsonl < scan.png
     got-ocr cache info
+    got-ocr serve --port 8000           one GPU for many clients (convert --server URL)
 
 Runs the same page pipeline as the framework adapters: pages render ahead on a thread, batches
 fill across files, a bad file or page is reported and the run goes on, and the result cache
@@ -11,6 +12,7 @@ makes a rerun skip every page already read.
 - ``arguments``: the parser and the task it asks for;
 - ``convert``: ``got-ocr convert``, locally or on Ray Data;
 - ``engine``: the engine the arguments describe;
+- ``serve``: ``got-ocr serve``, vLLM's OpenAI-compatible server for GOT;
 - ``cache``: ``got-ocr cache``;
 - ``exit_codes``: what ``got-ocr`` returns.
 """
@@ -28,6 +30,7 @@ from .arguments import build_parser
 from .cache import run_cache
 from .convert import run_convert
 from .exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .serve import run_serve
 
 __all__ = [
     "EXIT_FAILED",
@@ -38,6 +41,7 @@ __all__ = [
     "main",
     "run_cache",
     "run_convert",
+    "run_serve",
 ]
 
 
@@ -50,6 +54,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     try:
         if args.command == "cache":
             return run_cache(args)
+        if args.command == "serve":
+            return run_serve(args, parser)
         return run_convert(args, parser)
     except BrokenPipeError:  # the reader of standard output went away (| head): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

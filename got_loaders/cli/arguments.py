@@ -19,8 +19,11 @@ from got_model.cache import default_cache_path
 from got_model.engine import GOT_MAX_NEW_TOKENS
 from got_model.errors import InvalidTaskError
 from got_model.loading import DEFAULT_MODEL_ID
+from got_model.server_engine import API_KEY_VARIABLE, ServerSettings
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat, RegionColor
 from got_model.vllm_backend import VLLMSettings
+
+from .serve import add_serve_parser
 
 if TYPE_CHECKING:
     pass
@@ -191,9 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engine.add_argument(
         "--model",
-        default=DEFAULT_MODEL_ID,
+        default=None,
         metavar="ID_OR_DIR",
-        help="Hugging Face Hub id or local directory (default: %(default)s)",
+        help=f"Hugging Face Hub id or local directory (default: {DEFAULT_MODEL_ID}); with "
+        "--server, the served model to use (default: the server's)",
     )
     engine.add_argument("--revision", help="Hub branch, tag or commit to pin")
     engine.add_argument(
@@ -251,6 +255,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --backend vllm: no CUDA graphs (vLLM starts sooner, decodes slower)",
     )
+    remote = convert.add_argument_group(
+        "GOT server (pip install 'got-loaders[client]'; start one with got-ocr serve)"
+    )
+    remote.add_argument(
+        "--server",
+        metavar="URL",
+        help="read pages on the GOT server at URL (e.g. http://127.0.0.1:8000) instead of "
+        "loading the model here: many processes share its GPU",
+    )
+    remote.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"with --server: the server's API key (default: ${API_KEY_VARIABLE})",
+    )
+    remote.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"with --server: requests open at once (default: {ServerSettings.max_in_flight})",
+    )
     scale = convert.add_argument_group("Ray Data (pip install 'got-loaders[ray]')")
     scale.add_argument(
         "--ray",
@@ -299,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors: no bar, no summary"
     )
+
+    add_serve_parser(commands)
 
     cache = commands.add_parser(
         "cache",

@@ -14,7 +14,7 @@ from PIL import Image
 
 from got_model import FORMATTED, PLAIN, OCRRequest, OCRTask
 from got_model.inputs import encode_request, image_tokens_per_patch
-from got_model.vllm_backend import _Inputs
+from got_model.vllm_backend import PageInputs
 from tests.conftest import noise_image
 
 TASKS = {
@@ -47,7 +47,7 @@ def test_prompt_and_pixels_equal_the_processors(processor, tiny_engine, name, si
     per_patch = image_tokens_per_patch(tiny_engine._model.config)
     expected = encode_request(processor, request, per_patch)
 
-    built = _Inputs(processor).build(request)
+    built = PageInputs(processor).build(request)
 
     ids = processor.tokenizer(built.prompt, return_tensors="pt")["input_ids"][0].tolist()
     pad = processor.tokenizer.convert_tokens_to_ids(processor.image_token)
@@ -60,7 +60,7 @@ def test_prompt_and_pixels_equal_the_processors(processor, tiny_engine, name, si
 
 def test_multi_crop_sends_tiles_and_a_thumbnail(processor) -> None:
     wide = noise_image(3, (250, 60))
-    built = _Inputs(processor).build(
+    built = PageInputs(processor).build(
         OCRRequest((wide,), OCRTask(crop_to_patches=True, max_patches=6))
     )
     assert len(built.images) > 2  # tiles plus the thumbnail
@@ -70,7 +70,7 @@ def test_multi_crop_sends_tiles_and_a_thumbnail(processor) -> None:
 
 def test_pages_are_resized_ahead_to_the_processors_size(processor) -> None:
     page = Image.new("RGB", (300, 500), "white")
-    built = _Inputs(processor).build(OCRRequest((page,), PLAIN))
+    built = PageInputs(processor).build(OCRRequest((page,), PLAIN))
     assert [image.size for image in built.images] == [(64, 64)]
     assert built.prompt.endswith("<|im_start|>assistant\n")
     assert "\n OCR: <|im_end|>" in built.prompt
@@ -79,14 +79,14 @@ def test_pages_are_resized_ahead_to_the_processors_size(processor) -> None:
 def test_the_check_keeps_resizing_ahead_only_while_it_gives_the_processors_pixels(
     processor, tiny_engine
 ) -> None:
-    inputs = _Inputs(processor)
+    inputs = PageInputs(processor)
     inputs.check()
     assert inputs.resize_ahead  # Pillow's processor: resizing ahead is exact
 
     # A resize of another kind than the processor's: the check notices and stops it.
     from PIL import Image as PILImage
 
-    inputs = _Inputs(processor)
+    inputs = PageInputs(processor)
     inputs.resample = PILImage.Resampling.NEAREST
     inputs.check()
     assert not inputs.resize_ahead
