@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from got_loaders.pipeline import PagePipeline
 from got_loaders.ray import PAGE_COLUMNS, read_documents
@@ -296,3 +297,27 @@ def test_actors_that_would_hold_every_cpu_are_warned_of(
     with caplog.at_level("WARNING", logger="got_loaders"):
         read_documents(["a.pdf"], engine=FakeEngine(), actors=4)  # 4 CPUs: none left to render
     assert "the render tasks need at least one more" in caplog.text
+
+
+def test_actors_can_read_on_a_got_server_instead_of_loading_the_model(
+    local_ray: None, tiny_checkpoint: str, tmp_path: Path
+) -> None:
+    from got_model import ServerEngine
+    from tests.got_model.fake_server import FakeServer
+
+    fake = FakeServer(tiny_checkpoint).start()
+    try:
+        paths = []
+        for shade in (30, 60, 90):
+            path = tmp_path / f"shade{shade}.png"
+            Image.new("RGB", (80, 60), (shade, 1, 2)).save(path)
+            paths.append(str(path))
+        engine = ServerEngine(fake.url, retries=0)
+        rows = _rows(read_documents(paths, engine=engine, task="plain", actors=2))
+        assert {name: row["text"].strip() for (name, _), row in rows.items()} == {
+            f"shade{shade}.png": f"page {shade} 1 2" for shade in (30, 60, 90)
+        }
+        assert {row["ocr_model"] for row in rows.values()} == {"got-fake"}
+        assert len(fake.bodies) == 3  # every page went to the server
+    finally:
+        fake.stop()
