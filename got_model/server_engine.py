@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("got_model")
 
+_STREAM_INTERVAL = 64
+"""Tokens per streamed chunk without a repetition guard."""
+
 API_KEY_VARIABLE = "GOT_OCR_API_KEY"
 """The environment variable ``ServerEngine`` and ``got-ocr serve`` read the API key from
 when none is passed."""
@@ -327,6 +330,9 @@ class ServerEngine(OCREngine):
                 "stop_token_ids": [connection.end_token_id],
                 "ignore_eos": True,
                 "return_token_ids": True,
+                # Tokens come in chunks: the guard looks every check_every tokens anyway, and
+                # the server's one API process is spared a message per token.
+                "stream_interval": guard.check_every if guard is not None else _STREAM_INTERVAL,
             },
         )
         tokens: list[int] = []
