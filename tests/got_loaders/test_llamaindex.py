@@ -379,3 +379,26 @@ def test_cache_takes_a_path_object_and_serializes_as_text(tmp_path: Path) -> Non
     from got_loaders import ResultCache
 
     assert GOTReader(cache=ResultCache(tmp_path / "d.sqlite3")).cache == str(tmp_path / "d.sqlite3")
+
+
+def test_worker_processes_read_through_one_got_server(tmp_path: Path, tiny_checkpoint: str) -> None:
+    from PIL import Image
+
+    from got_model import ServerEngine
+    from tests.got_model.fake_server import FakeServer
+
+    fake = FakeServer(tiny_checkpoint).start()
+    try:
+        for shade in range(10, 70, 10):
+            Image.new("RGB", (80, 60), (shade, 5, 5)).save(tmp_path / f"scan{shade}.png")
+        reader = GOTReader(engine=ServerEngine(fake.url, retries=0), content="text")
+        extractors = {".png": reader}
+        documents = SimpleDirectoryReader(str(tmp_path), file_extractor=extractors).load_data(
+            num_workers=2
+        )
+        assert sorted(d.text.strip() for d in documents) == [
+            f"page {shade} 5 5" for shade in range(10, 70, 10)
+        ]
+        assert len(fake.bodies) == 6  # each page once, from the workers
+    finally:
+        fake.stop()
