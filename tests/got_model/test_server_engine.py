@@ -70,7 +70,7 @@ def test_results_come_back_in_order_with_the_decoded_text(server: FakeServer) ->
 def test_each_task_is_sent_as_the_chat_template_arguments(
     server: FakeServer, tiny_checkpoint: str
 ) -> None:
-    engine = engine_for(server)
+    engine = engine_for(server, max_in_flight=1)  # the server sees them in order
     image = page((50, 60, 70), size=(200, 100))
     tasks = [
         OCRTask(),
@@ -236,6 +236,9 @@ def test_a_cancelled_submission_gives_up_its_pages(server: FakeServer) -> None:
     server.stall_seconds = 2.0
     engine = engine_for(server, max_in_flight=1)
     future = engine.submit_each([OCRRequest((page(STALL),)), OCRRequest((page((2, 2, 2)),))])
+    deadline = time.monotonic() + 10
+    while not server.bodies and time.monotonic() < deadline:  # the first page is on the server
+        time.sleep(0.02)
     assert future.cancel()
     time.sleep(2.5)
     assert len(server.bodies) == 1  # the second page never went
