@@ -447,14 +447,25 @@ class _Connection:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
-        if not self.loop.is_running():
-            return
+        if self.loop.is_running():
+            try:
+                self.run(self.client.close()).result(timeout=10)
+            except Exception:
+                logger.debug("closing the GOT server client failed", exc_info=True)
+        _stop(self.loop, self.thread)
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """End ``loop`` and its thread, with the threads it looked host names up on."""
+    if loop.is_running():
         try:
-            self.run(self.client.close()).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
         except Exception:
-            logger.debug("closing the GOT server client failed", exc_info=True)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+            logger.debug("the GOT server client's executor did not stop", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    if not thread.is_alive() and not loop.is_closed():
+        loop.close()
 
 
 def _connect(settings: ServerSettings) -> _Connection:
@@ -489,8 +500,7 @@ def _connect(settings: ServerSettings) -> _Connection:
             slots=slots.result(),
         )
     except BaseException:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        _stop(loop, thread)
         raise
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from got_loaders import cli
 from got_loaders.cli import serve as serve_command_line
+from got_model import server_engine
 from got_model.loading import LoadSettings
 from got_model.vllm_backend import VLLMSettings
 from got_model.vllm_server import ServeSettings, chat_template_path, serve_command
@@ -27,6 +28,17 @@ def server(tiny_checkpoint: str) -> Iterator[FakeServer]:
     fake = FakeServer(tiny_checkpoint).start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    """The engines got-ocr made (the process's shared ones) end with each test."""
+    yield
+    with server_engine._process_engines_lock:
+        made = list(server_engine._process_engines.values())
+        server_engine._process_engines.clear()
+    for engine in made:
+        engine.unload()
 
 
 def _options(command: list[str]) -> dict[str, str | None]:

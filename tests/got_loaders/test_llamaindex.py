@@ -391,7 +391,8 @@ def test_worker_processes_read_through_one_got_server(tmp_path: Path, tiny_check
     try:
         for shade in range(10, 70, 10):
             Image.new("RGB", (80, 60), (shade, 5, 5)).save(tmp_path / f"scan{shade}.png")
-        reader = GOTReader(engine=ServerEngine(fake.url, retries=0), content="text")
+        engine = ServerEngine(fake.url, retries=0)
+        reader = GOTReader(engine=engine, content="text")
         extractors = {".png": reader}
         documents = SimpleDirectoryReader(str(tmp_path), file_extractor=extractors).load_data(
             num_workers=2
@@ -401,4 +402,5 @@ def test_worker_processes_read_through_one_got_server(tmp_path: Path, tiny_check
         ]
         assert len(fake.bodies) == 6  # each page once, from the workers
     finally:
+        engine.unload()
         fake.stop()

@@ -306,13 +306,13 @@ def test_actors_can_read_on_a_got_server_instead_of_loading_the_model(
     from tests.got_model.fake_server import FakeServer
 
     fake = FakeServer(tiny_checkpoint).start()
+    engine = ServerEngine(fake.url, retries=0)
     try:
         paths = []
         for shade in (30, 60, 90):
             path = tmp_path / f"shade{shade}.png"
             Image.new("RGB", (80, 60), (shade, 1, 2)).save(path)
             paths.append(str(path))
-        engine = ServerEngine(fake.url, retries=0)
         rows = _rows(read_documents(paths, engine=engine, task="plain", actors=2))
         assert {name: row["text"].strip() for (name, _), row in rows.items()} == {
             f"shade{shade}.png": f"page {shade} 1 2" for shade in (30, 60, 90)
@@ -320,4 +320,5 @@ def test_actors_can_read_on_a_got_server_instead_of_loading_the_model(
         assert {row["ocr_model"] for row in rows.values()} == {"got-fake"}
         assert len(fake.bodies) == 3  # every page went to the server
     finally:
+        engine.unload()
         fake.stop()

@@ -41,9 +41,22 @@ def page(color: tuple[int, int, int], size: tuple[int, int] = (90, 70)) -> Image
     return Image.new("RGB", size, color)
 
 
+_made: list[ServerEngine] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    """Each engine a test made ends with it (its event loop's thread included)."""
+    yield
+    while _made:
+        _made.pop().unload()
+
+
 def engine_for(server: FakeServer, **options: object) -> ServerEngine:
     options.setdefault("retries", 0)
-    return ServerEngine(server.url, **options)  # type: ignore[arg-type]
+    engine = ServerEngine(server.url, **options)  # type: ignore[arg-type]
+    _made.append(engine)
+    return engine
 
 
 def sent_images(body: dict) -> list[Image.Image]:
@@ -182,7 +195,9 @@ def test_a_wrong_api_key_is_a_clear_error(tiny_checkpoint: str) -> None:
     try:
         with pytest.raises(ServerAuthError, match="refused the API key"):
             ServerEngine(fake.url, api_key="wrong", retries=0).load()
-        ok = ServerEngine(fake.url, api_key="right", retries=0).recognize(page((3, 3, 3)))
+        right = ServerEngine(fake.url, api_key="right", retries=0)
+        _made.append(right)
+        ok = right.recognize(page((3, 3, 3)))
         assert ok.text == "page 3 3 3"
     finally:
         fake.stop()
@@ -194,7 +209,9 @@ def test_the_api_key_comes_from_the_environment(
     fake = FakeServer(tiny_checkpoint, api_key="from-env").start()
     monkeypatch.setenv("GOT_OCR_API_KEY", "from-env")
     try:
-        assert ServerEngine(fake.url, retries=0).recognize(page((8, 8, 8))).text == "page 8 8 8"
+        engine = ServerEngine(fake.url, retries=0)
+        _made.append(engine)
+        assert engine.recognize(page((8, 8, 8))).text == "page 8 8 8"
         assert "from-env" not in repr(ServerEngine(fake.url).settings)
     finally:
         fake.stop()
@@ -219,6 +236,7 @@ def test_a_copy_unpickled_here_is_the_same_engine(server: FakeServer) -> None:
     engine = engine_for(server)
     engine.load()
     copy = pickle.loads(pickle.dumps(engine))
+    _made.append(copy)
     assert pickle.loads(pickle.dumps(copy)) is copy
     assert copy.settings == engine.settings
     assert copy.recognize(page((21, 2, 2))).text == "page 21 2 2"
