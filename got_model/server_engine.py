@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
@@ -267,6 +268,8 @@ class ServerEngine(OCREngine):
         with self._lock:
             if self._connection is None or self._connection.pid != os.getpid():
                 self._connection = fresh
+                # An engine dropped without unload() does not leave its thread behind.
+                weakref.finalize(self, fresh.close)
                 return fresh
             kept = self._connection
         fresh.close()
@@ -447,6 +450,11 @@ class _Connection:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
+        if threading.current_thread() is self.thread:  # dropped by a callback of its own loop
+            self.loop.stop()
+            return
+        if self.pid != os.getpid():  # a fork's copy: the thread is the parent's
+            return
         if self.loop.is_running():
             try:
                 self.run(self.client.close()).result(timeout=10)

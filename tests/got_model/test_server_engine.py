@@ -266,3 +266,19 @@ def test_urls_are_normalized() -> None:
     assert normalized_url("http://host:8000/v1/") == "http://host:8000"
     with pytest.raises(ValueError, match="http://"):
         normalized_url("host:8000")
+
+
+def test_an_engine_dropped_without_unload_leaves_no_thread(server: FakeServer) -> None:
+    import gc
+    import threading
+
+    before = threading.active_count()
+    engine = ServerEngine(server.url, retries=0)
+    assert engine.recognize(page((6, 6, 6))).text == "page 6 6 6"
+    assert threading.active_count() > before
+    del engine
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == before
