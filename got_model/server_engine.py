@@ -215,7 +215,7 @@ class ServerEngine(OCREngine):
             return request
         try:
             rgb = with_rgb_images(0, request)
-            return PreparedRequest(rgb.images, rgb.task, _payload(connection, rgb, self))
+            return PreparedRequest(rgb.images, rgb.task, _payload(connection, rgb))
         except Exception:  # reported by submit_each
             return request
 
@@ -249,7 +249,7 @@ class ServerEngine(OCREngine):
             try:
                 ahead = item.ahead if isinstance(item, PreparedRequest) else None
                 payload = ahead if isinstance(ahead, _Payload) else None
-                payload = payload or _payload(connection, item, self)
+                payload = payload or _payload(connection, item)
             except Exception as exc:
                 job.results[index] = _input_error(index, item.task, exc)
                 continue
@@ -592,7 +592,7 @@ class _Payload:
     task: OCRTask
 
 
-def _payload(connection: _Connection, request: OCRRequest, engine: ServerEngine) -> _Payload:
+def _payload(connection: _Connection, request: OCRRequest) -> _Payload:
     from .vllm_backend import scaled_box
 
     built = connection.inputs.build(request)
