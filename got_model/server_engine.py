@@ -24,6 +24,7 @@ import base64
 import io
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -125,6 +126,7 @@ class ServerEngine(OCREngine):
     _stats: GenerationStats
     _open: int
     _busy_since: float | None
+    _finalizer: weakref.finalize[Any, Any] | None
 
     def __init__(
         self,
@@ -204,6 +206,9 @@ class ServerEngine(OCREngine):
         """Close the connection; the next use connects again. Pages in flight fail."""
         with self._lock:
             connection, self._connection = self._connection, None
+            finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
         if connection is not None:
             connection.close()
 
@@ -253,7 +258,14 @@ class ServerEngine(OCREngine):
             except Exception as exc:
                 job.results[index] = _input_error(index, item.task, exc)
                 continue
-            job.start(index, connection.run(self._read(connection, index, payload)))
+            coroutine = self._read(connection, index, payload)
+            try:
+                job.start(index, connection.run(coroutine))
+            except RuntimeError:  # unload() closed the connection meanwhile
+                coroutine.close()
+                job.results[index] = GOTError(
+                    f"Request {index}: the ServerEngine was unloaded while it was sent."
+                )
         job.seal()
         return job.future
 
@@ -269,7 +281,9 @@ class ServerEngine(OCREngine):
             if self._connection is None or self._connection.pid != os.getpid():
                 self._connection = fresh
                 # An engine dropped without unload() does not leave its thread behind.
-                weakref.finalize(self, fresh.close)
+                if self._finalizer is not None:
+                    self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, fresh.close)
                 return fresh
             kept = self._connection
         fresh.close()
@@ -305,9 +319,13 @@ class ServerEngine(OCREngine):
                 )
             except openai.APIError as exc:  # an error event inside the stream
                 return _server_error(f"Request {index}: the GOT server at {url} failed", exc)
-            except Exception as exc:  # the HTTP library's own: the connection broke mid-page
-                connection.down = True
-                return _server_error(f"Request {index}: lost the GOT server at {url}", exc)
+            except ServerError as exc:
+                return ServerError(f"Request {index}: {exc}")
+            except Exception as exc:
+                if _is_transport_error(exc):  # the connection broke mid-page
+                    connection.down = True
+                    return _server_error(f"Request {index}: lost the GOT server at {url}", exc)
+                return _server_error(f"Request {index}: reading the server's answer failed", exc)
             finally:
                 self._busy(-1)
 
@@ -324,7 +342,8 @@ class ServerEngine(OCREngine):
         stream = await client.chat.completions.create(
             model=connection.model,
             messages=[{"role": "user", "content": content}],
-            max_tokens=settings.max_new_tokens,
+            # vLLM refuses more than its max_model_len; it stops at the room left anyway.
+            max_tokens=min(settings.max_new_tokens, connection.max_model_len or sys.maxsize),
             temperature=0.0,
             stream=True,
             extra_body={
@@ -339,18 +358,27 @@ class ServerEngine(OCREngine):
             },
         )
         tokens: list[int] = []
+        finish: str | None = None
         loop = None
         next_check = guard.min_span if guard is not None else 0
         async with stream:  # leaving it closes the connection: vLLM aborts the request
             async for chunk in stream:
                 for choice in chunk.choices:
                     tokens.extend((choice.model_extra or {}).get("token_ids") or ())
+                    finish = choice.finish_reason or finish
                 if guard is not None and len(tokens) >= next_check:
                     next_check = len(tokens) + guard.check_every
                     loop = guard.find(tokens)
                     if loop is not None:
                         break
         connection.down = False
+        if loop is None and finish not in ("stop", "length"):
+            # "abort": the server stopped (or dropped) the request; a stream that just ended
+            # finished nothing. Either way the page is not read.
+            raise ServerError(
+                f"the GOT server at {settings.url} ended the page with "
+                f"{finish or 'no finish reason'!r} after {len(tokens)} tokens."
+            )
         row = finish_row(connection.tokenizer, tokens, connection.end_token_id, loop, guard)
         result = OCRResult(
             text=row.text,
@@ -423,6 +451,7 @@ def _init_state(engine: ServerEngine) -> None:
     engine._stats = GenerationStats()
     engine._open = 0
     engine._busy_since = None
+    engine._finalizer = None
 
 
 # --------------------------------------------------------------------------- the connection
@@ -443,6 +472,7 @@ class _Connection:
     thread: threading.Thread
     client: Any
     slots: asyncio.Semaphore
+    max_model_len: int | None = None
     pid: int = field(default_factory=os.getpid)
     down: bool = False
 
@@ -450,30 +480,45 @@ class _Connection:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
-        if threading.current_thread() is self.thread:  # dropped by a callback of its own loop
-            self.loop.stop()
-            return
+        """Fail the pages still open, close the client, end the loop and its thread."""
         if self.pid != os.getpid():  # a fork's copy: the thread is the parent's
             return
-        if self.loop.is_running():
-            try:
-                self.run(self.client.close()).result(timeout=10)
-            except Exception:
-                logger.debug("closing the GOT server client failed", exc_info=True)
-        _stop(self.loop, self.thread)
+        if threading.current_thread() is self.thread:
+            # Dropped by a callback of its own loop: that callback must finish first.
+            threading.Thread(target=self.close, name="got-server-client-close").start()
+            return
+        _close_loop(self.loop, self.thread, self.client)
 
 
-def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-    """End ``loop`` and its thread, with the threads it looked host names up on."""
+def _close_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread, client: Any) -> None:
     if loop.is_running():
         try:
-            asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
+            asyncio.run_coroutine_threadsafe(_wind_down(client), loop).result(timeout=30)
         except Exception:
-            logger.debug("the GOT server client's executor did not stop", exc_info=True)
+            logger.debug("the GOT server client did not close cleanly", exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
     if not thread.is_alive() and not loop.is_closed():
         loop.close()
+
+
+async def _wind_down(client: Any) -> None:
+    """Cancel every request still open (their pages fail), close the client and the threads
+    the loop looked host names up on."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if client is not None:
+        await client.close()
+    await asyncio.get_running_loop().shutdown_default_executor()
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """True for the HTTP library's connection errors (httpx, or httpx2 under openai 3)."""
+    package = type(exc).__module__.split(".")[0]
+    return isinstance(exc, OSError) or package in ("httpx", "httpx2", "httpcore", "h11", "anyio")
 
 
 def _connect(settings: ServerSettings) -> _Connection:
@@ -485,8 +530,11 @@ def _connect(settings: ServerSettings) -> _Connection:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="got-server-client", daemon=True)
     thread.start()
+    client = None
     try:
-        client, model, root = asyncio.run_coroutine_threadsafe(_handshake(settings), loop).result()
+        client, model, root, max_model_len = asyncio.run_coroutine_threadsafe(
+            _handshake(settings), loop
+        ).result()
         processor = _load_processor(settings, model, root)
         from .vllm_backend import PageInputs
 
@@ -506,9 +554,10 @@ def _connect(settings: ServerSettings) -> _Connection:
             thread=thread,
             client=client,
             slots=slots.result(),
+            max_model_len=max_model_len,
         )
     except BaseException:
-        _stop(loop, thread)
+        _close_loop(loop, thread, client)
         raise
 
 
@@ -516,8 +565,9 @@ async def _semaphore(size: int) -> asyncio.Semaphore:
     return asyncio.Semaphore(size)
 
 
-async def _handshake(settings: ServerSettings) -> tuple[Any, str, str]:
-    """The client, the served model's name and the directory it was loaded from."""
+async def _handshake(settings: ServerSettings) -> tuple[Any, str, str, int | None]:
+    """The client, the served model's name, the directory it was loaded from and its
+    ``max_model_len``."""
     import openai
 
     url = settings.url
@@ -525,7 +575,8 @@ async def _handshake(settings: ServerSettings) -> tuple[Any, str, str]:
         base_url=f"{url}/v1",
         api_key=settings.api_key or "EMPTY",
         max_retries=settings.retries,
-        timeout=settings.timeout,
+        # A page may take minutes; a connection that is not taken up is given seconds.
+        timeout=openai.Timeout(settings.timeout, connect=10.0),
     )
     try:
         models = [model async for model in client.models.list()]
@@ -543,6 +594,11 @@ async def _handshake(settings: ServerSettings) -> tuple[Any, str, str]:
         raise ServerUnavailableError(
             url, f"not an OpenAI-compatible API: GET /v1/models answered {_status(exc)}."
         ) from exc
+    except openai.APIError as exc:
+        await client.close()
+        raise ServerUnavailableError(
+            url, f"not an OpenAI-compatible API: {type(exc).__name__}: {exc}"
+        ) from exc
     names = [model.id for model in models]
     if not names:
         await client.close()
@@ -552,8 +608,10 @@ async def _handshake(settings: ServerSettings) -> tuple[Any, str, str]:
         await client.close()
         raise ServerUnavailableError(url, f"it serves {names}, not {wanted!r}.")
     served = models[names.index(wanted)]
-    root = str((served.model_extra or {}).get("root") or wanted)
-    return client, wanted, root
+    extra = served.model_extra or {}
+    root = str(extra.get("root") or wanted)
+    length = extra.get("max_model_len")
+    return client, wanted, root, int(length) if isinstance(length, int) else None
 
 
 def _load_processor(settings: ServerSettings, model: str, root: str) -> Any:
@@ -570,7 +628,7 @@ def _load_processor(settings: ServerSettings, model: str, root: str) -> Any:
     for source in dict.fromkeys(sources):
         try:
             return GotOcr2Processor.from_pretrained(source)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # the Hub's errors, or files of another model
             reasons.append(f"{source!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
     raise ModelLoadError(
         f"ServerEngine needs GOT's processor files (tokenizer and image settings, no weights) "

@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -55,7 +55,7 @@ class ServeSettings:
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -79,6 +79,8 @@ class ServeSettings:
 
 
 _SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""The server is this machine's: never reached through an http_proxy."""
 
 
 def serve_command(
@@ -99,8 +101,12 @@ def serve_command(
         host=serve.host,
         port=serve.port,
     )
+    asked = dict(settings.options)
     for name, value in arguments.items():
         flag = "--" + name.replace("_", "-")
+        if value is False and name in asked:  # the user turned a vLLM default off
+            command.append("--no-" + name.replace("_", "-"))
+            continue
         if value is None or value is False:
             continue
         if value is True:
@@ -144,23 +150,27 @@ def serve(
     if load.local_files_only:
         environment["HF_HUB_OFFLINE"] = "1"
     logger.info("starting vLLM: %s", " ".join(command))
-    process = subprocess.Popen(command, env=environment)
+    process: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # In this process group: whatever stops the group (a terminal's Ctrl-C, a job
+        # manager killing it) stops vLLM too. SIGTERM sent to this process alone is passed on.
+        process = subprocess.Popen(command, env=environment)
         wait_until_ready(serve.url, process, ready_timeout, lambda: stopping)
         if on_ready is not None:
             on_ready(serve.url)
-        return process.wait()
+        code = process.wait()
+        return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell
     except BaseException:
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.terminate()
             try:
                 process.wait(timeout=30)
@@ -193,7 +203,7 @@ def wait_until_ready(
                 "(its log is above)."
             )
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+            with _NO_PROXY.open(f"{url}/health", timeout=5) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):

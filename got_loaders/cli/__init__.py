@@ -62,7 +62,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("got-ocr: interrupted; results already written and cached are kept.", file=sys.stderr)
+        if args.command == "serve":
+            print("got-ocr: interrupted; the server is stopped.", file=sys.stderr)
+        else:
+            print(
+                "got-ocr: interrupted; results already written and cached are kept.",
+                file=sys.stderr,
+            )
         return EXIT_INTERRUPTED
     except GOTError as exc:  # no page can be read: the model is missing, the cache is broken
         print(f"got-ocr: error: {exc}", file=sys.stderr)

@@ -225,3 +225,11 @@ def test_server_options_are_checked(
     with pytest.raises(SystemExit):
         cli.main(["convert", str(page), *argv])
     assert message in capsys.readouterr().err
+
+
+def test_a_vllm_option_turned_off_is_passed_as_no_flag(tiny_checkpoint: str) -> None:
+    settings = VLLMSettings(options=(("enable_prefix_caching", False),))
+    command = serve_command(LoadSettings(model="m"), settings, ServeSettings(), tiny_checkpoint)
+    assert "--no-enable-prefix-caching" in command
+    assert "--enforce-eager" not in command  # the project's own off switches stay unsaid
+    assert "secret" not in repr(ServeSettings(api_key="secret"))

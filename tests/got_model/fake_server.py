@@ -8,7 +8,8 @@ resizing keeps), so tests choose per page:
 - any colour: the tokens of ``"page R G B"`` and ``<|im_end|>``;
 - ``LOOP``: one block of tokens, repeated until the client hangs up;
 - ``REFUSE``: HTTP 400, as vLLM answers a prompt it cannot take;
-- ``STALL``: nothing for ``stall_seconds``.
+- ``STALL``: nothing for ``stall_seconds``;
+- ``ABORT``: a few tokens, then ``finish_reason: "abort"`` (vLLM stopped mid-page).
 
 ``unavailable`` answers the next that many chat requests with 503 first.
 """
@@ -28,6 +29,7 @@ from PIL import Image
 LOOP = (1, 2, 3)
 REFUSE = (4, 5, 6)
 STALL = (7, 8, 9)
+ABORT = (10, 11, 12)
 LOOP_TOKENS = [40, 41, 42, 43, 44]
 
 
@@ -42,6 +44,7 @@ class FakeServer:
         self.api_key = api_key
         self.unavailable = 0
         self.stall_seconds = 5.0
+        self.max_model_len = 8192
         self.bodies: list[dict[str, Any]] = []
         self.loop_tokens_sent: list[int] = []
         self.lock = threading.Lock()
@@ -77,6 +80,8 @@ class FakeServer:
             time.sleep(self.stall_seconds)
         if pixel == LOOP:
             return 200, "loop"
+        if pixel == ABORT:
+            return 200, "abort"
         text = "page {} {} {}".format(*pixel)
         tokens = [*self.tokenizer.encode(text, add_special_tokens=False), self.end_token_id]
         return 200, tokens
@@ -109,7 +114,12 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             if self.path == "/health":
                 self._json(200, {})
             elif self.path == "/v1/models" and self._authorized():
-                model = {"id": server.model, "object": "model", "root": server.checkpoint}
+                model = {
+                    "id": server.model,
+                    "object": "model",
+                    "root": server.checkpoint,
+                    "max_model_len": server.max_model_len,
+                }
                 self._json(200, {"object": "list", "data": [model]})
             elif self.path != "/v1/models":
                 self._json(404, {"error": {"message": "Not Found"}})
@@ -138,6 +148,12 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if reply == "loop":
                 self._loop(body)
+                return
+            if reply == "abort":
+                self._chunk(body, [40], server.tokenizer.decode([40]), None)
+                self._chunk(body, [41], server.tokenizer.decode([41]), "abort")
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
                 return
             for position, token in enumerate(reply):
                 last = position == len(reply) - 1

@@ -25,7 +25,7 @@ from got_model import (
 )
 from got_model.server_engine import normalized_url
 from got_model.vllm_backend import PageInputs
-from tests.got_model.fake_server import LOOP, LOOP_TOKENS, REFUSE, STALL, FakeServer
+from tests.got_model.fake_server import ABORT, LOOP, LOOP_TOKENS, REFUSE, STALL, FakeServer
 
 
 @pytest.fixture
@@ -282,3 +282,37 @@ def test_an_engine_dropped_without_unload_leaves_no_thread(server: FakeServer) -
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() == before
+
+
+def test_a_page_the_server_aborts_fails_and_is_not_a_result(server: FakeServer) -> None:
+    outcomes = engine_for(server).recognize_each([OCRRequest((page(ABORT),))])
+    assert isinstance(outcomes[0], ServerError)
+    assert "'abort'" in str(outcomes[0])
+
+
+def test_max_tokens_never_exceeds_the_servers_context(server: FakeServer) -> None:
+    server.max_model_len = 100
+    engine_for(server, max_new_tokens=4096).recognize(page((3, 4, 5)))
+    engine_for(server, max_new_tokens=50).recognize(page((3, 4, 5)))
+    assert [body["max_tokens"] for body in server.bodies] == [100, 50]
+
+
+def test_an_engine_dropped_while_its_pages_are_read_still_answers(server: FakeServer) -> None:
+    future = ServerEngine(server.url, retries=0).submit_each(
+        [OCRRequest((page((i, 7, 7)),)) for i in range(8)]
+    )
+    assert [r.text for r in future.result(timeout=60)] == [f"page {i} 7 7" for i in range(8)]
+
+
+def test_unload_with_pages_open_fails_them_and_returns(server: FakeServer) -> None:
+    server.stall_seconds = 30.0
+    engine = engine_for(server, max_in_flight=2)
+    future = engine.submit_each([OCRRequest((page(STALL),)) for _ in range(5)])
+    deadline = time.monotonic() + 10
+    while len(server.bodies) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    engine.unload()
+    outcomes = future.result(timeout=30)
+    assert time.monotonic() - started < 20
+    assert all(isinstance(outcome, Exception) for outcome in outcomes)
