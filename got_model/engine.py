@@ -145,6 +145,31 @@ class OCREngine(ABC):
         return self.recognize_batch([OCRRequest(tuple(pages), task)])[0]
 
 
+class BackgroundEngine(OCREngine):
+    """An engine whose work runs in the background (``submit_each`` returns at once):
+    ``recognize_each`` waits for its submission, ``recognize_batch`` raises its first error.
+    ``VLLMEngine`` and ``ServerEngine`` are such engines."""
+
+    @abstractmethod
+    def submit_each(self, requests: Sequence[OCRRequest]) -> Future[list[OCRResult | Exception]]:
+        """Start every request and return at once; the future gives one result or error per
+        request, in order."""
+
+    def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
+        """Run every request; raise the first error."""
+        results: list[OCRResult] = []
+        for output in self.recognize_each(requests):
+            if isinstance(output, Exception):
+                raise output
+            results.append(output)
+        return results
+
+    def recognize_each(self, requests: Sequence[OCRRequest]) -> list[OCRResult | Exception]:
+        """Run every request; one that fails gets its error in its place and costs none of
+        the others."""
+        return self.submit_each(requests).result()
+
+
 def checkpoint_identity(
     identity: dict[str, Any],
     load: LoadSettings,

@@ -33,7 +33,7 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .engine import GOT_MAX_NEW_TOKENS, OCREngine, decoded_requests, with_rgb_images
+from .engine import GOT_MAX_NEW_TOKENS, BackgroundEngine, decoded_requests, with_rgb_images
 from .errors import (
     GOTError,
     InvalidTaskError,
@@ -88,7 +88,7 @@ class ServerSettings:
             raise ValueError(f"timeout must be more than 0 seconds, got {self.timeout}.")
 
 
-class ServerEngine(OCREngine):
+class ServerEngine(BackgroundEngine):
     """GOT-OCR 2.0 on a GOT server: many processes, one GPU.
 
     Start the server once (``got-ocr serve``), then give every loader, reader,
@@ -223,19 +223,6 @@ class ServerEngine(OCREngine):
             return PreparedRequest(rgb.images, rgb.task, _payload(connection, rgb))
         except Exception:  # reported by submit_each
             return request
-
-    def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
-        """Read every request; raise the first error."""
-        results: list[OCRResult] = []
-        for output in self.recognize_each(requests):
-            if isinstance(output, Exception):
-                raise output
-            results.append(output)
-        return results
-
-    def recognize_each(self, requests: Sequence[OCRRequest]) -> list[OCRResult | Exception]:
-        """Read every request; one that fails gets its error in its place."""
-        return self.submit_each(requests).result()
 
     def submit_each(self, requests: Sequence[OCRRequest]) -> Future[list[OCRResult | Exception]]:
         """Send ``requests`` and return at once; the future gives one result or error per

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import (
     GOT_MAX_NEW_TOKENS,
-    OCREngine,
+    BackgroundEngine,
     checkpoint_identity,
     decoded_requests,
     with_rgb_images,
@@ -93,7 +93,7 @@ class VLLMSettings:
             )
 
 
-class VLLMEngine(OCREngine):
+class VLLMEngine(BackgroundEngine):
     """GOT-OCR 2.0 on vLLM: the same settings and results as ``GOTEngine``, many times the
     pages per second on a GPU.
 
@@ -228,20 +228,6 @@ class VLLMEngine(OCREngine):
             return PreparedRequest(rgb.images, rgb.task, inputs.build(rgb))
         except Exception:  # the same error comes again, reported, in recognize_each
             return request
-
-    def recognize_batch(self, requests: Sequence[OCRRequest]) -> list[OCRResult]:
-        """Run every request; raise the first error."""
-        results: list[OCRResult] = []
-        for output in self.recognize_each(requests):
-            if isinstance(output, Exception):
-                raise output
-            results.append(output)
-        return results
-
-    def recognize_each(self, requests: Sequence[OCRRequest]) -> list[OCRResult | Exception]:
-        """Run every request; one that fails gets its error in its place and costs none of
-        the others (vLLM decodes the rest on)."""
-        return self.submit_each(requests).result()
 
     def submit_each(self, requests: Sequence[OCRRequest]) -> Future[list[OCRResult | Exception]]:
         """Hand ``requests`` to vLLM and return at once; the future gives one result or error

@@ -58,7 +58,7 @@ def _vllm_settings(args: argparse.Namespace) -> tuple[LoadSettings, VLLMSettings
     load = LoadSettings(
         model=args.model or DEFAULT_MODEL_ID,
         revision=args.revision,
-        dtype=_VLLM_DTYPES.get(args.dtype, args.dtype),
+        dtype=VLLM_DTYPES.get(args.dtype, args.dtype),
     )
     settings = dataclasses.replace(
         defaults,
@@ -70,8 +70,8 @@ def _vllm_settings(args: argparse.Namespace) -> tuple[LoadSettings, VLLMSettings
     return load, settings
 
 
-# The short dtype names got-ocr takes, as vLLM spells them.
-_VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32"}
+"""The short dtype names got-ocr takes, as vLLM spells them."""
 
 
 def check_backend_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:

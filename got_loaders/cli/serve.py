@@ -14,6 +14,8 @@ from got_model.server_engine import API_KEY_VARIABLE
 from got_model.vllm_backend import VLLMSettings
 from got_model.vllm_server import DEFAULT_HOST, DEFAULT_PORT, ServeSettings, serve
 
+from .engine import VLLM_DTYPES
+
 SERVE_EPILOG = """\
 examples:
   got-ocr serve                                   GOT-OCR 2.0 from the Hub, on 127.0.0.1:8000
@@ -28,8 +30,6 @@ loaders, the reader, partition_got, Ray and got-ocr convert --server.
 
 exit status: vLLM's, 1 when it could not start, 2 for bad arguments.
 """
-
-_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32", "half": "float16"}
 
 
 def add_serve_parser(commands: Any) -> None:
@@ -139,7 +139,7 @@ def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         model=args.model,
         revision=args.revision,
         local_files_only=True if args.offline else None,
-        dtype=_DTYPES.get(args.dtype, args.dtype),
+        dtype=VLLM_DTYPES.get(args.dtype, args.dtype),
     )
     settings = dataclasses.replace(
         VLLMSettings(),
