@@ -73,8 +73,7 @@ def engine_or_default(engine: OCREngine | None) -> OCREngine:
 
 def engine_batch_size(engine: OCREngine, batch_size: int | None) -> int:
     """``batch_size``, else the engine's own (a ``GOTEngine``'s, ``VLLMEngine``'s or
-    ``ServerEngine``'s), else
-    ``DEFAULT_BATCH_SIZE``."""
+    ``ServerEngine``'s), else ``DEFAULT_BATCH_SIZE``."""
     if batch_size is not None:
         return batch_size
     if isinstance(engine, GOTEngine):
