@@ -23,6 +23,7 @@ from got_model.server_engine import API_KEY_VARIABLE, ServerSettings
 from got_model.tasks import DEFAULT_MAX_PATCHES, OCRTask, OutputFormat, RegionColor
 from got_model.vllm_backend import VLLMSettings
 
+from .engine import DTYPE_CHOICES
 from .serve import add_serve_parser
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--dtype",
         default="auto",
-        choices=["auto", "bfloat16", "bf16", "float16", "fp16", "half", "float32", "fp32"],
+        choices=DTYPE_CHOICES,
         metavar="DTYPE",
         help="auto (bf16, or fp16, on GPU; fp32 on CPU), bfloat16, float16 or float32, or "
         "bf16 / fp16 / half / fp32 (default: %(default)s)",

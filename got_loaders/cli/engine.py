@@ -70,6 +70,9 @@ def _vllm_settings(args: argparse.Namespace) -> tuple[LoadSettings, VLLMSettings
     return load, settings
 
 
+DTYPE_CHOICES = ("auto", "bfloat16", "bf16", "float16", "fp16", "half", "float32", "fp32")
+"""The dtypes got-ocr convert and got-ocr serve take."""
+
 VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32"}
 """The short dtype names got-ocr takes, as vLLM spells them."""
 

@@ -14,7 +14,7 @@ from got_model.server_engine import API_KEY_VARIABLE
 from got_model.vllm_backend import VLLMSettings
 from got_model.vllm_server import DEFAULT_HOST, DEFAULT_PORT, ServeSettings, serve
 
-from .engine import VLLM_DTYPES
+from .engine import DTYPE_CHOICES, VLLM_DTYPES
 
 SERVE_EPILOG = """\
 examples:
@@ -63,7 +63,7 @@ def add_serve_parser(commands: Any) -> None:
     model.add_argument(
         "--dtype",
         default="auto",
-        choices=["auto", "bfloat16", "bf16", "float16", "fp16", "half", "float32", "fp32"],
+        choices=DTYPE_CHOICES,
         metavar="DTYPE",
         help="auto (the checkpoint's: bfloat16), bfloat16, float16 or float32 "
         "(default: %(default)s)",
